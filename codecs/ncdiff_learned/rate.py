@@ -1,0 +1,26 @@
+"""Quality <-> rate level mapping shared by training and coding.
+
+One set of weights covers quality 1..100: the model learns a gain vector per
+level (Cui et al., "Asymmetric Gained Deep Image Compression", CVPR 2021) and a
+quality picks a continuous point between two levels.  Pure Python, no torch.
+"""
+
+import math
+
+# Rate-distortion trade-offs the levels are trained for (loss = lambda*255^2*MSE + bpp),
+# log-spaced so that quality 1..100 spans about 0.05 to 2 bpp on Kodak.
+LAMBDAS = (0.0004, 0.0009, 0.0019, 0.004, 0.0085, 0.018, 0.038, 0.08, 0.16)
+LEVELS = len(LAMBDAS)
+
+
+def level_for_quality(quality: float) -> float:
+    """Continuous level in [0, LEVELS-1] for a quality in [1, 100]."""
+    q = min(max(float(quality), 1.0), 100.0)
+    return (q - 1.0) / 99.0 * (LEVELS - 1)
+
+
+def lambda_for_level(level: float) -> float:
+    """Log-linear interpolation of LAMBDAS (the level a training sample is drawn at)."""
+    i = min(int(math.floor(level)), LEVELS - 2)
+    a = level - i
+    return math.exp((1 - a) * math.log(LAMBDAS[i]) + a * math.log(LAMBDAS[i + 1]))

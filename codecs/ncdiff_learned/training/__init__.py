@@ -1,0 +1,1 @@
+"""Training pipelines for the learned codec (``ncd train``)."""

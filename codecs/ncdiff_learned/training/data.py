@@ -1,0 +1,55 @@
+"""Random crops from a folder of training photos, held in memory."""
+
+import os
+import random
+
+import numpy as np
+from PIL import Image
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff")
+
+
+def list_images(root: str):
+    paths = []
+    for folder, _, files in os.walk(root):
+        paths += [os.path.join(folder, f) for f in files if f.lower().endswith(IMAGE_SUFFIXES)]
+    paths.sort()
+    if not paths:
+        raise FileNotFoundError(f"no training images under {root}")
+    if any("kodak" in p.lower().split(os.sep) for p in paths):
+        raise ValueError("refusing to train on Kodak: it is the test set")
+    return paths
+
+
+class CropSampler:
+    """Loads every image once (optionally downscaled, which also removes JPEG
+    artefacts of the sources), then serves random flipped crops as a uint8
+    batch of shape (B, crop, crop, 3)."""
+
+    def __init__(self, root: str, crop: int, scale: float = 0.75, seed: int = 0, progress=None):
+        self.crop = crop
+        self.rng = random.Random(seed)
+        self.images = []
+        paths = list_images(root)
+        for path in progress(paths, desc="loading images") if progress else paths:
+            with Image.open(path) as im:
+                im = im.convert("RGB")
+                if scale != 1.0:
+                    size = (round(im.width * scale), round(im.height * scale))
+                    im = im.resize(size, Image.Resampling.BICUBIC, reducing_gap=3.0)
+                if min(im.size) >= crop:
+                    self.images.append(np.asarray(im))
+        if not self.images:
+            raise ValueError(f"no image under {root} is at least {crop} pixels on both sides")
+
+    def batch(self, size: int) -> np.ndarray:
+        out = np.empty((size, self.crop, self.crop, 3), np.uint8)
+        for i in range(size):
+            img = self.images[self.rng.randrange(len(self.images))]
+            top = self.rng.randrange(img.shape[0] - self.crop + 1)
+            left = self.rng.randrange(img.shape[1] - self.crop + 1)
+            patch = img[top : top + self.crop, left : left + self.crop]
+            if self.rng.random() < 0.5:
+                patch = patch[:, ::-1]
+            out[i] = patch
+        return out

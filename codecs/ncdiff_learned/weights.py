@@ -1,0 +1,36 @@
+"""Shipped weights: location, hash, loading (safetensors only, never pickle)."""
+
+import hashlib
+import json
+import os
+
+WEIGHTS_DIR = os.path.join(os.path.dirname(__file__), "weights")
+BASE_WEIGHTS = os.path.join(WEIGHTS_DIR, "base.safetensors")
+
+
+def read_weights(path: str):
+    """(raw bytes, sha256 digest) of a weights file, read once so both agree."""
+    with open(path, "rb") as f:
+        raw = f.read()
+    return raw, hashlib.sha256(raw).digest()
+
+
+def load_model(path: str = BASE_WEIGHTS):
+    """(model in eval mode, metadata dict, sha256 digest)."""
+    import torch
+    from safetensors.torch import load as load_safetensors
+
+    from .models import GainedCheckerboardHyperprior
+
+    raw, digest = read_weights(path)
+    header_len = int.from_bytes(raw[:8], "little")
+    metadata = json.loads(raw[8 : 8 + header_len]).get("__metadata__", {})
+    tensors = load_safetensors(raw)
+    state = {k: (v.float() if v.dtype == torch.float16 else v) for k, v in tensors.items()}
+    model = GainedCheckerboardHyperprior(N=int(metadata["N"]), M=int(metadata["M"]), levels=int(metadata["levels"]))
+    for key, value in model.state_dict().items():
+        if key.endswith(".mask"):
+            state.setdefault(key, value)  # constants of the architecture, not shipped
+    model.load_state_dict(state)
+    model.eval()
+    return model, metadata, digest

@@ -1,0 +1,278 @@
+"""The Python API: encode, decode, inspect."""
+
+import io
+import os
+import warnings
+from fractions import Fraction
+from typing import Iterable, List, Optional, Sequence
+
+from PIL import Image
+
+from . import container, images
+from .codec import Codec
+from .errors import (
+    CodecUnavailableError,
+    CorruptFileError,
+    InvalidOptionError,
+    NCDError,
+    UnknownCodecError,
+    UnsupportedModeError,
+)
+from .plugins import get_codecs
+
+DEFAULT_CODEC = "learned"
+FALLBACK_CODEC = "jpeg"
+EXIF_PREFIX = b"Exif\x00\x00"
+
+
+def _check_quality(quality) -> int:
+    if isinstance(quality, bool) or not isinstance(quality, (int, float)) or quality != int(quality):
+        raise InvalidOptionError(f"quality must be an integer 1..100, got {quality!r}")
+    if not 1 <= int(quality) <= 100:
+        raise InvalidOptionError(f"quality must be in 1..100, got {quality}")
+    return int(quality)
+
+
+def _rational(value, what: str) -> Fraction:
+    """A positive fraction that fits the header's 32-bit fields (floats allowed: 30000/1001)."""
+    try:
+        frac = Fraction(value).limit_denominator(1_000_000)
+    except (TypeError, ValueError):
+        raise InvalidOptionError(f"{what} must be a number, got {value!r}") from None
+    if frac <= 0 or frac.numerator >= 2**32:
+        raise InvalidOptionError(f"{what} must be positive and representable, got {value!r}")
+    return frac
+
+
+def select_codec(name: str, mode: str) -> Codec:
+    """The codec for ``name`` ("auto" or a codec id) and an image mode."""
+    codecs = get_codecs()
+    if name == "auto":
+        learned = codecs.get(DEFAULT_CODEC)
+        reason = learned.unavailable_reason() if learned else "its plugin is not installed"
+        if reason is None and mode.rstrip("A") in learned.modes:
+            return learned
+        if reason is None:
+            reason = f"it does not take mode {mode}"
+        warnings.warn(f"learned codec not used ({reason}); encoding with JPEG", stacklevel=3)
+        name = FALLBACK_CODEC
+    codec = codecs.get(name)
+    if codec is None:
+        raise InvalidOptionError(f"unknown codec {name!r}; installed: auto, {', '.join(sorted(codecs))}")
+    reason = codec.unavailable_reason()
+    if reason:
+        raise CodecUnavailableError(f"codec {name!r} cannot run here: {reason}")
+    base_mode = mode[:-1] if mode in ("LA", "RGBA") else mode
+    if base_mode not in codec.modes:
+        raise UnsupportedModeError(f"codec {name!r} cannot encode mode {mode}")
+    return codec
+
+
+def _metadata(first: Image.Image, exif, icc_profile, xmp) -> dict:
+    if exif is None:
+        exif = first.info.get("exif")
+    if isinstance(exif, Image.Exif):
+        exif = exif.tobytes()
+    if exif and exif.startswith(EXIF_PREFIX):
+        exif = exif[len(EXIF_PREFIX):]
+    if icc_profile is None:
+        icc_profile = first.info.get("icc_profile")
+    if xmp is None:
+        xmp = first.info.get("xmp") or first.info.get("XML:com.adobe.xmp")
+    if isinstance(xmp, str):
+        xmp = xmp.encode("utf-8")
+    return {"exif": exif or b"", "icc_profile": icc_profile or b"", "xmp": xmp or b""}
+
+
+def encode(img, quality: int = 75, codec: str = "auto", *, exif=None, icc_profile=None, xmp=None, **options) -> bytes:
+    """Encodes one image into ``.ncd`` bytes.
+
+    ``img`` is a PIL image or an HxW / HxWx3 / HxWx4 uint8 array in RGB(A)
+    order.  ``codec`` is ``"auto"`` (the learned codec when it can run, else
+    JPEG) or a codec id.  EXIF, ICC profile and XMP default to the image's own
+    (``img.info``); pass ``b""`` to drop them.
+    """
+    return encode_frames([img], quality, codec, exif=exif, icc_profile=icc_profile, xmp=xmp, **options)
+
+
+def encode_frames(
+    frames: Iterable,
+    quality: int = 75,
+    codec: str = "auto",
+    *,
+    pts: Optional[Sequence[int]] = None,
+    durations: Optional[Sequence[int]] = None,
+    time_base: Fraction = Fraction(1, 1000),
+    fps: Optional[Fraction] = None,
+    exif=None,
+    icc_profile=None,
+    xmp=None,
+    **options,
+) -> bytes:
+    """Encodes a sequence of same-sized images (video keyframes, an animation).
+
+    ``pts`` and ``durations`` are in ``time_base`` units (default milliseconds);
+    without ``pts`` frames follow each other by their durations.
+    """
+    quality = _check_quality(quality)
+    pil_frames = [images.normalise_mode(images.to_pil(f)) for f in frames]
+    if not pil_frames:
+        raise InvalidOptionError("no frames to encode")
+    first = pil_frames[0]
+    size = first.size
+    if size[0] < 1 or size[1] < 1:
+        raise InvalidOptionError(f"cannot encode an empty image {size}")
+    mode = first.mode
+    for i, f in enumerate(pil_frames):
+        if f.size != size:
+            raise InvalidOptionError(f"frame {i} is {f.size[0]}x{f.size[1]}, frame 0 is {size[0]}x{size[1]}")
+        if f.mode != mode:
+            pil_frames[i] = f.convert(mode)
+    chosen = select_codec(codec, mode)
+    n = len(pil_frames)
+    durations = list(durations) if durations is not None else [0] * n
+    if pts is None:
+        pts, t = [], 0
+        for d in durations:
+            pts.append(t)
+            t += d
+    if len(pts) != n or len(durations) != n:
+        raise InvalidOptionError("pts and durations need one value per frame")
+    model_id, weights_hash = chosen.model_info()
+    header = container.Header(
+        width=size[0], height=size[1], mode=mode, quality=quality, codec_id=chosen.id,
+        plugin=chosen.plugin, model_id=model_id, weights_hash=weights_hash,
+        time_base=_rational(time_base, "time_base"), fps=_rational(fps, "fps") if fps else None,
+    )
+    out = container.Container(header=header, metadata=_metadata(first, exif, icc_profile, xmp))
+    for img, t, d in zip(pil_frames, pts, durations):
+        colour, alpha = images.split_alpha(img)
+        payloads = chosen.encode(colour, quality, **options)
+        out.frames.append(container.Frame(
+            payloads=payloads, pts=int(t), duration=int(d),
+            alpha=images.encode_alpha(alpha) if alpha is not None else None,
+        ))
+    return container.write(out)
+
+
+def _read_source(data) -> bytes:
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        return bytes(data)
+    if isinstance(data, (str, os.PathLike)):
+        with open(data, "rb") as f:
+            return f.read()
+    if hasattr(data, "read"):
+        return data.read()
+    raise TypeError(f"expected bytes, a path or a binary file, got {type(data).__name__}")
+
+
+def codec_for(header: container.Header) -> Codec:
+    """The installed codec able to decode a file, or a clear error naming what to install."""
+    codec = get_codecs().get(header.codec_id)
+    if codec is None:
+        plugin = f" provided by the plugin {header.plugin!r}" if header.plugin else ""
+        raise UnknownCodecError(
+            f"the file uses codec {header.codec_id!r}{plugin}, which is not installed here; "
+            f"install {header.plugin or 'the plugin that provides it'} (it registers in the "
+            f"'ncdiff' entry-point group)"
+        )
+    reason = codec.unavailable_reason()
+    if reason:
+        raise CodecUnavailableError(f"codec {header.codec_id!r} cannot run here: {reason}")
+    return codec
+
+
+def _finish(img: Image.Image, parsed: container.Container, frame: container.Frame) -> Image.Image:
+    header = parsed.header
+    if not isinstance(img, Image.Image) or img.size != (header.width, header.height):
+        raise CorruptFileError(f"codec {header.codec_id!r} returned an image of the wrong size")
+    base_mode = header.mode[:-1] if header.mode in ("LA", "RGBA") else header.mode
+    if img.mode != base_mode:
+        img = img.convert(base_mode)
+    if frame.alpha is not None:
+        img = img.convert(header.mode)
+        img.putalpha(images.decode_alpha(frame.alpha, img.size))
+    meta = parsed.metadata
+    if meta.get("exif"):
+        img.info["exif"] = EXIF_PREFIX + meta["exif"]
+    if meta.get("icc_profile"):
+        img.info["icc_profile"] = meta["icc_profile"]
+    if meta.get("xmp"):
+        img.info["xmp"] = meta["xmp"]
+    return img
+
+
+def _decode_options(decoder, steps, device, seed) -> dict:
+    return {k: v for k, v in dict(decoder=decoder, steps=steps, device=device, seed=seed).items() if v is not None}
+
+
+def decode_container(parsed: container.Container, indexes: Sequence[int], **options) -> List[Image.Image]:
+    """Decodes the given frames of a parsed container (batched by the codec)."""
+    codec = codec_for(parsed.header)
+    for i in indexes:
+        if not 0 <= i < len(parsed.frames):
+            raise InvalidOptionError(f"frame {i} out of range: the file has {len(parsed.frames)}")
+    try:
+        decoded = codec.decode_batch([parsed.frames[i].payloads for i in indexes], parsed.header, **options)
+    except NCDError:
+        raise
+    except (OSError, SyntaxError, EOFError, IndexError, RuntimeError, ValueError) as exc:
+        raise CorruptFileError(f"{parsed.header.codec_id} payload cannot be decoded: {exc}") from None
+    return [_finish(img, parsed, parsed.frames[i]) for img, i in zip(decoded, indexes)]
+
+
+def decode(data, *, frame: int = 0, decoder=None, steps=None, device=None, seed=None) -> Image.Image:
+    """Decodes one frame of an ``.ncd`` file (bytes, path or binary file) to a PIL image.
+
+    ``decoder``, ``steps``, ``device`` and ``seed`` choose how learned files are
+    decoded (e.g. ``decoder="base"``); codecs ignore what does not apply.
+    """
+    parsed = container.read(io.BytesIO(_read_source(data)))
+    return decode_container(parsed, [frame], **_decode_options(decoder, steps, device, seed))[0]
+
+
+def decode_frames(data, *, decoder=None, steps=None, device=None, seed=None) -> List[Image.Image]:
+    """Decodes every frame; each image's ``info`` has ``pts`` and ``duration``."""
+    parsed = container.read(io.BytesIO(_read_source(data)))
+    out = decode_container(parsed, range(len(parsed.frames)), **_decode_options(decoder, steps, device, seed))
+    for img, f in zip(out, parsed.frames):
+        img.info.update(pts=f.pts, duration=f.duration)
+    return out
+
+
+def inspect(data) -> dict:
+    """The header and chunks of a file as a dict, without decoding pixels.
+
+    Reads the whole structure, so CRCs and the frame count are verified.
+    """
+    raw = _read_source(data)
+    parsed = container.read(io.BytesIO(raw))
+    h = parsed.header
+    return {
+        "format_version": f"{h.version[0]}.{h.version[1]}",
+        "width": h.width,
+        "height": h.height,
+        "mode": h.mode,
+        "quality": h.quality,
+        "codec": h.codec_id,
+        "plugin": h.plugin,
+        "model_id": h.model_id,
+        "weights_sha256": h.weights_hash.hex() if any(h.weights_hash) else "",
+        "frame_count": h.frame_count,
+        "time_base": str(h.time_base),
+        "fps": str(h.fps) if h.fps else None,
+        "metadata": {k: len(v) for k, v in parsed.metadata.items()},
+        "file_bytes": len(raw),
+        "bpp": round(8 * len(raw) / (h.width * h.height * h.frame_count), 4),
+        "frames": [
+            {
+                "index": i,
+                "pts": f.pts,
+                "duration": f.duration,
+                "streams": [len(p) for p in f.payloads],
+                "alpha_bytes": len(f.alpha) if f.alpha is not None else 0,
+            }
+            for i, f in enumerate(parsed.frames)
+        ],
+        "chunks": [{"type": t, "offset": o, "length": n} for t, o, n in parsed.chunks],
+    }

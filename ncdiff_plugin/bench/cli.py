@@ -1,0 +1,78 @@
+"""The ``ncd bench DATA_DIR`` command: its arguments and what running it does.
+
+The ``ncd`` entry point wires these in; this module imports nothing heavy until ``run``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Callable, List
+
+AUTO, NONE = "auto", "none"
+
+
+def _comma_list(convert: Callable = str) -> Callable[[str], List]:
+    def parse(text: str) -> List:
+        try:
+            items = [convert(item.strip()) for item in text.split(",") if item.strip()]
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a comma-separated list, got {text!r}") from None
+        if not items:
+            raise argparse.ArgumentTypeError("empty list")
+        return items
+
+    return parse
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("data_dir", metavar="DATA_DIR", help="folder of .png/.jpg test images (e.g. Kodak)")
+    parser.add_argument("--codecs", type=_comma_list(), default=["ncd", "jpeg", "webp", "avif"],
+                        help="codecs to compare: ncd, jpeg, webp, avif, or ncd-jpeg (the container's "
+                             "JPEG fallback) (default: ncd,jpeg,webp,avif)")
+    parser.add_argument("--qualities", type=_comma_list(int), default=[5, 15, 30, 50, 75, 95],
+                        help="ncd quality points, 1-100; classical codecs use their own grids spanning "
+                             "~0.1-2 bpp (default: 5,15,30,50,75,95)")
+    parser.add_argument("--decoder", type=_comma_list(), default=["base"],
+                        help="ncd decoders to measure from the same files: base, nc, cdc (default: base)")
+    parser.add_argument("--steps", type=_comma_list(int), default=None, metavar="K[,K...]",
+                        help="step counts for the nc/cdc decoders, one curve each (default: the decoder's)")
+    parser.add_argument("--anchors", default=AUTO, metavar="DIR",
+                        help="folder of published curves (CompressAI JSON); 'auto' looks for "
+                             "<root>/anchors/<name> beside <root>/data/<name>; 'none' disables (default: auto)")
+    parser.add_argument("--out", default="bench-out", metavar="DIR",
+                        help="where results.json, rd.png and bdrate.md go (default: bench-out)")
+    parser.add_argument("--limit", type=int, default=None, metavar="N", help="use only the first N images")
+    parser.add_argument("--crop", type=int, default=None, metavar="N",
+                        help="center-crop images to NxN for a quick run (MS-SSIM needs N >= 161)")
+    parser.add_argument("--device", default=None, metavar="D",
+                        help="torch device for the learned decoders, e.g. cpu, cuda (default: cuda if present)")
+    parser.add_argument("--metrics", type=_comma_list(), default=["psnr", "ms_ssim"],
+                        help="psnr, ms_ssim, haarpsi, vif, gmsd, hf_energy_ratio (default: psnr,ms_ssim)")
+    parser.add_argument("--no-progress", action="store_true", help="do not show a progress bar")
+
+
+def run(args: argparse.Namespace) -> int:
+    from .anchors import guess_anchors_dir
+    from .runner import run_bench
+
+    if args.anchors == AUTO:
+        anchors_dir = guess_anchors_dir(args.data_dir)
+    elif args.anchors.lower() == NONE:
+        anchors_dir = None
+    else:
+        anchors_dir = args.anchors
+    try:
+        result = run_bench(
+            args.data_dir, codecs=args.codecs, ncd_qualities=args.qualities, decoders=args.decoder,
+            ncd_steps=args.steps, anchors_dir=anchors_dir, out_dir=args.out, limit=args.limit,
+            crop=args.crop, device=args.device, metrics=args.metrics, progress=not args.no_progress,
+        )
+    except (FileNotFoundError, ValueError) as exc:  # bad arguments or inputs
+        print(f"ncd bench: error: {exc}", file=sys.stderr)
+        return 2
+    except RuntimeError as exc:  # nothing could run here
+        print(f"ncd bench: error: {exc}", file=sys.stderr)
+        return 1
+    print(f"\nwrote {', '.join(result['files'].values())}")
+    return 0

@@ -1,0 +1,46 @@
+"""What a codec plugin provides."""
+
+from typing import List, Optional, Sequence
+
+from PIL import Image
+
+
+class Codec:
+    """Base class of codecs registered through the ``register_codecs`` hook.
+
+    ``encode`` receives an image in one of ``modes`` (the API converts other
+    modes and carries alpha itself) and returns the payload streams of one
+    frame; ``decode`` gets them back with the file header and returns an image
+    of the header's size in the colour mode without alpha.
+    """
+
+    #: Identifier written into files (ASCII, at most 255 bytes).
+    id: str = ""
+    #: The installable package that provides the codec, named in errors.
+    plugin: str = ""
+    description: str = ""
+    #: Modes ``encode`` takes natively.
+    modes: Sequence[str] = ("L", "RGB")
+    #: Decoder names accepted at decode time; the first is the default.
+    decoders: Sequence[str] = ("default",)
+
+    def unavailable_reason(self) -> Optional[str]:
+        """Why the codec cannot run here, or ``None`` when it can."""
+        return None
+
+    def model_info(self):
+        """(model id, sha256 of the weights as 32 bytes) recorded in the header."""
+        return "", bytes(32)
+
+    def encode(self, image: Image.Image, quality: int, **options) -> List[bytes]:
+        raise NotImplementedError
+
+    def decode(self, payloads: List[bytes], header, **options) -> Image.Image:
+        raise NotImplementedError
+
+    def decode_batch(self, frames: List[List[bytes]], header, **options) -> List[Image.Image]:
+        """Decodes several frames; codecs that batch on a GPU override this."""
+        return [self.decode(p, header, **options) for p in frames]
+
+    def __repr__(self):
+        return f"<{type(self).__name__} {self.id!r} from {self.plugin!r}>"

@@ -1,0 +1,312 @@
+"""Reading and writing the chunked ``.ncd`` container (spec: docs/format.md).
+
+Pure Python and cheap: no codec, no pixel buffers.  Every size is checked
+against the data actually present and against the limits in
+:mod:`ncdiff_plugin.options` before anything is allocated for it.
+"""
+
+import io
+import struct
+import zlib
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import BinaryIO, List, Optional
+
+from . import options
+from .errors import (
+    ChecksumError,
+    CorruptFileError,
+    ImageTooLargeError,
+    NotNCDError,
+    TruncatedError,
+    UnsupportedVersionError,
+)
+
+SIGNATURE = b"\x8bNCD\r\n\x1a\n"
+VERSION = (1, 0)
+MODES = ("L", "LA", "RGB", "RGBA")
+# A chunk's data is at most this long (the length field is 31 bits, as in PNG).
+MAX_CHUNK_BYTES = 2**31 - 1
+
+HEADER, FRAME, DATA, ALPHA, END = b"NHDR", b"FRAM", b"DATA", b"ALPH", b"NEND"
+METADATA = {b"eXIf": "exif", b"iCCP": "icc_profile", b"xMPd": "xmp"}
+
+_HEAD = struct.Struct(">BBIIIBBIIII")
+_FRAME = struct.Struct(">IqI")
+
+
+@dataclass
+class Header:
+    width: int
+    height: int
+    mode: str
+    quality: int
+    codec_id: str
+    plugin: str = ""
+    model_id: str = ""
+    weights_hash: bytes = bytes(32)
+    frame_count: int = 1
+    time_base: Fraction = Fraction(1, 1000)
+    fps: Optional[Fraction] = None
+    version: tuple = VERSION
+
+
+@dataclass
+class Frame:
+    payloads: List[bytes]
+    pts: int = 0
+    duration: int = 0
+    alpha: Optional[bytes] = None
+
+
+@dataclass
+class Container:
+    header: Header
+    metadata: dict = field(default_factory=dict)  # exif / icc_profile / xmp -> bytes
+    frames: List[Frame] = field(default_factory=list)
+    chunks: list = field(default_factory=list)  # (type, offset, length) as read
+
+
+def _str8(value: str, what: str) -> bytes:
+    raw = value.encode("ascii")
+    if len(raw) > 255:
+        raise ValueError(f"{what} is longer than 255 bytes")
+    return bytes([len(raw)]) + raw
+
+
+def encode_header(h: Header) -> bytes:
+    fps_num, fps_den = (h.fps.numerator, h.fps.denominator) if h.fps else (0, 0)
+    if len(h.weights_hash) != 32:
+        raise ValueError("weights_hash must be 32 bytes (sha256)")
+    return (
+        _HEAD.pack(
+            *VERSION, h.width, h.height, h.frame_count, h.quality, 0,
+            h.time_base.numerator, h.time_base.denominator, fps_num, fps_den,
+        )
+        + _str8(h.mode, "mode")
+        + _str8(h.codec_id, "codec id")
+        + _str8(h.plugin, "plugin")
+        + _str8(h.model_id, "model id")
+        + h.weights_hash
+    )
+
+
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    if len(data) > MAX_CHUNK_BYTES:
+        raise ValueError(f"{kind.decode()} chunk over {MAX_CHUNK_BYTES} bytes")
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def write(container: Container) -> bytes:
+    """Serialises a container (header frame_count is taken from the frames)."""
+    h = container.header
+    h.frame_count = len(container.frames)
+    out = [SIGNATURE, _chunk(HEADER, encode_header(h))]
+    for kind, key in METADATA.items():
+        if container.metadata.get(key):
+            out.append(_chunk(kind, bytes(container.metadata[key])))
+    for index, frame in enumerate(container.frames):
+        if not frame.payloads:
+            raise ValueError("a frame needs at least one payload")
+        out.append(_chunk(FRAME, _FRAME.pack(index, frame.pts, frame.duration)))
+        out.extend(_chunk(DATA, bytes(p)) for p in frame.payloads)
+        if frame.alpha is not None:
+            out.append(_chunk(ALPHA, bytes(frame.alpha)))
+    out.append(_chunk(END, b""))
+    return b"".join(out)
+
+
+# -- reading ------------------------------------------------------------------
+
+
+def _read_exact(fp: BinaryIO, n: int, what: str) -> bytes:
+    data = fp.read(n)
+    if len(data) != n:
+        raise TruncatedError(f"file is truncated: {what} needs {n} bytes, {len(data)} left")
+    return data
+
+
+def _remaining(fp: BinaryIO) -> Optional[int]:
+    try:
+        pos = fp.tell()
+        end = fp.seek(0, io.SEEK_END)
+        fp.seek(pos)
+        return end - pos
+    except (OSError, AttributeError, ValueError):
+        return None
+
+
+def _read_chunk(fp: BinaryIO):
+    """(type, data, offset) of the next chunk, CRC checked."""
+    offset = fp.tell()
+    head = _read_exact(fp, 8, "a chunk header")
+    length, kind = struct.unpack(">I", head[:4])[0], head[4:]
+    if not all(65 <= c <= 90 or 97 <= c <= 122 for c in kind):
+        raise CorruptFileError(f"invalid chunk type {kind!r} at offset {offset}")
+    if length > MAX_CHUNK_BYTES:
+        raise CorruptFileError(f"{kind.decode()} chunk length {length} is over the format's limit")
+    left = _remaining(fp)
+    if left is not None and length + 4 > left:
+        raise TruncatedError(
+            f"file is truncated: {kind.decode()} chunk at offset {offset} declares {length} bytes, {max(left - 4, 0)} left"
+        )
+    data = _read_exact(fp, length, f"the {kind.decode()} chunk")
+    (crc,) = struct.unpack(">I", _read_exact(fp, 4, "a chunk CRC"))
+    if zlib.crc32(kind + data) != crc:
+        raise ChecksumError(f"CRC mismatch in the {kind.decode()} chunk at offset {offset}: the file is corrupt")
+    return kind, data, offset
+
+
+def _parse_str8(data: bytes, pos: int, what: str):
+    if pos >= len(data):
+        raise CorruptFileError(f"header ends before the {what}")
+    n = data[pos]
+    raw = data[pos + 1 : pos + 1 + n]
+    if len(raw) != n:
+        raise CorruptFileError(f"header ends inside the {what}")
+    try:
+        return raw.decode("ascii"), pos + 1 + n
+    except UnicodeDecodeError:
+        raise CorruptFileError(f"the {what} in the header is not ASCII") from None
+
+
+def decode_header(data: bytes) -> Header:
+    if len(data) < 2:
+        raise CorruptFileError("header chunk is too short")
+    major, minor = data[0], data[1]
+    if major != VERSION[0]:
+        raise UnsupportedVersionError(
+            f"file format version {major}.{minor} is not supported (this reader knows {VERSION[0]}.x): upgrade ncdiff"
+        )
+    if len(data) < _HEAD.size:
+        raise CorruptFileError("header chunk is too short")
+    (_, _, width, height, frames, quality, _flags, tb_num, tb_den, fps_num, fps_den) = _HEAD.unpack_from(data)
+    pos = _HEAD.size
+    mode, pos = _parse_str8(data, pos, "mode")
+    codec_id, pos = _parse_str8(data, pos, "codec id")
+    plugin, pos = _parse_str8(data, pos, "plugin name")
+    model_id, pos = _parse_str8(data, pos, "model id")
+    weights_hash = data[pos : pos + 32]
+    if len(weights_hash) != 32:
+        raise CorruptFileError("header ends inside the weights hash")
+    # A newer minor version may append fields: they are ignored here.
+    if minor == VERSION[1] and len(data) != pos + 32:
+        raise CorruptFileError("header chunk has trailing bytes")
+    if width < 1 or height < 1:
+        raise CorruptFileError(f"invalid image size {width}x{height}")
+    if options.MAX_IMAGE_PIXELS is not None and width * height > options.MAX_IMAGE_PIXELS:
+        raise ImageTooLargeError(
+            f"image size {width}x{height} ({width * height} pixels) exceeds the limit of "
+            f"{options.MAX_IMAGE_PIXELS} pixels (ncdiff_plugin.options.MAX_IMAGE_PIXELS): "
+            "it could be a decompression bomb"
+        )
+    if frames < 1:
+        raise CorruptFileError("file declares no frames")
+    if options.MAX_FRAMES is not None and frames > options.MAX_FRAMES:
+        raise ImageTooLargeError(
+            f"file declares {frames} frames, over the limit of {options.MAX_FRAMES} (ncdiff_plugin.options.MAX_FRAMES)"
+        )
+    if mode not in MODES:
+        raise CorruptFileError(f"unknown image mode {mode!r} in the header")
+    if not 1 <= quality <= 100:
+        raise CorruptFileError(f"quality {quality} in the header is outside 1..100")
+    if tb_num == 0 or tb_den == 0 or (fps_den == 0) != (fps_num == 0):
+        raise CorruptFileError("invalid time base or frame rate in the header")
+    if not codec_id:
+        raise CorruptFileError("header names no codec")
+    return Header(
+        width=width, height=height, mode=mode, quality=quality, codec_id=codec_id,
+        plugin=plugin, model_id=model_id, weights_hash=bytes(weights_hash), frame_count=frames,
+        time_base=Fraction(tb_num, tb_den), fps=Fraction(fps_num, fps_den) if fps_den else None,
+        version=(major, minor),
+    )
+
+
+def _as_stream(source) -> BinaryIO:
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return io.BytesIO(source)
+    return source
+
+
+def read_head(source) -> Container:
+    """Signature, header and metadata chunks: everything before the first frame.
+
+    Reads no pixel payload; the stream is left at the first FRAM chunk.
+    """
+    fp = _as_stream(source)
+    sig = fp.read(len(SIGNATURE))
+    if sig != SIGNATURE:
+        if len(sig) < len(SIGNATURE) and SIGNATURE.startswith(sig) and sig:
+            raise TruncatedError("file is truncated inside the signature")
+        raise NotNCDError("not an .ncd file (bad signature)")
+    kind, data, offset = _read_chunk(fp)
+    if kind != HEADER:
+        raise CorruptFileError(f"first chunk is {kind.decode()}, expected NHDR")
+    container = Container(header=decode_header(data), chunks=[(kind.decode(), offset, len(data))])
+    while True:
+        pos = fp.tell()
+        head = fp.read(8)
+        fp.seek(pos)
+        if len(head) == 8 and head[4:] in (FRAME, END):
+            return container
+        kind, data, offset = _read_chunk(fp)
+        container.chunks.append((kind.decode(), offset, len(data)))
+        if kind in METADATA:
+            if METADATA[kind] in container.metadata:
+                raise CorruptFileError(f"duplicate {kind.decode()} chunk")
+            container.metadata[METADATA[kind]] = data
+        elif kind in (HEADER, DATA, ALPHA):
+            raise CorruptFileError(f"{kind.decode()} chunk before the first frame")
+        elif not kind[0] & 0x20:
+            raise CorruptFileError(f"unknown critical chunk {kind.decode()}")
+        # Unknown ancillary chunks (lower-case first letter) are skipped.
+
+
+def read(source) -> Container:
+    """Parses a whole file, checking structure, CRCs and frame count."""
+    fp = _as_stream(source)
+    container = read_head(fp)
+    frame = None
+    while True:
+        kind, data, offset = _read_chunk(fp)
+        container.chunks.append((kind.decode(), offset, len(data)))
+        if kind == FRAME:
+            if len(data) != _FRAME.size:
+                raise CorruptFileError(f"FRAM chunk at offset {offset} has length {len(data)}, expected {_FRAME.size}")
+            index, pts, duration = _FRAME.unpack(data)
+            if frame is not None and not frame.payloads:
+                raise CorruptFileError(f"frame {len(container.frames) - 1} has no DATA chunk")
+            if index != len(container.frames):
+                raise CorruptFileError(f"frame index {index} out of order (expected {len(container.frames)})")
+            if index >= container.header.frame_count:
+                raise CorruptFileError(f"more frames than the {container.header.frame_count} the header declares")
+            frame = Frame(payloads=[], pts=pts, duration=duration)
+            container.frames.append(frame)
+        elif kind == DATA:
+            if frame is None or frame.alpha is not None:
+                raise CorruptFileError(f"DATA chunk at offset {offset} outside a frame")
+            frame.payloads.append(data)
+        elif kind == ALPHA:
+            if frame is None or not frame.payloads or frame.alpha is not None:
+                raise CorruptFileError(f"misplaced ALPH chunk at offset {offset}")
+            if container.header.mode not in ("LA", "RGBA"):
+                raise CorruptFileError(f"ALPH chunk in a {container.header.mode} image")
+            frame.alpha = data
+        elif kind == END:
+            if data:
+                raise CorruptFileError("NEND chunk is not empty")
+            break
+        elif kind in METADATA or kind == HEADER:
+            raise CorruptFileError(f"{kind.decode()} chunk after the first frame")
+        elif not kind[0] & 0x20:
+            raise CorruptFileError(f"unknown critical chunk {kind.decode()}")
+    if frame is not None and not frame.payloads:
+        raise CorruptFileError("last frame has no DATA chunk")
+    if len(container.frames) != container.header.frame_count:
+        raise CorruptFileError(
+            f"header declares {container.header.frame_count} frames, file holds {len(container.frames)}"
+        )
+    for i, f in enumerate(container.frames):
+        if container.header.mode in ("LA", "RGBA") and f.alpha is None:
+            raise CorruptFileError(f"frame {i} of a {container.header.mode} image has no ALPH chunk")
+    return container

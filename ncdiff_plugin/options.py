@@ -1,0 +1,23 @@
+"""Documented module-level settings (Pillow's ``Image.open`` takes no options).
+
+Change them at run time, e.g. ``ncdiff_plugin.options.MAX_IMAGE_PIXELS = None``.
+"""
+
+from PIL import Image as _Image
+
+#: Largest width x height a reader accepts, checked from the header before any
+#: allocation.  Twice Pillow's warning threshold, like Pillow's own hard limit;
+#: ``None`` disables the check.
+MAX_IMAGE_PIXELS = 2 * (_Image.MAX_IMAGE_PIXELS or 89478485)
+
+#: Largest number of frames a reader accepts.
+MAX_FRAMES = 100_000
+
+#: Default decoder for learned files opened through Pillow (``None``: the codec's default).
+DECODER = None
+#: Diffusion steps for Pillow decodes (``None``: the decoder's default).
+STEPS = None
+#: Torch device for Pillow decodes (``None``: GPU when there is one, else CPU).
+DEVICE = None
+#: Seed for stochastic decoders (``None``: the decoder's default seed).
+SEED = None

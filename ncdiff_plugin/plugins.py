@@ -1,0 +1,99 @@
+"""The plugin manager: built-ins and entry-point plugins, registered alike.
+
+External plugins are discovered in the ``ncdiff`` entry-point group.  Set
+``NCDIFF_DISABLE_PLUGINS=1`` to load none of them, or to a comma-separated
+list of entry-point names to skip just those.
+"""
+
+import importlib
+import os
+import threading
+from typing import Dict
+
+import pluggy
+
+from . import hookspecs
+from .codec import Codec
+
+ENTRY_POINT_GROUP = "ncdiff"
+DISABLE_ENV = "NCDIFF_DISABLE_PLUGINS"
+BUILTIN_PLUGINS = (
+    "ncdiff_jpeg.plugin",
+    "ncdiff_learned.plugin",
+    "pil_ncd.plugin",
+    "cv_ncd.plugin",
+    "av_ncd.plugin",
+)
+
+pm = pluggy.PluginManager("ncdiff")
+pm.add_hookspecs(hookspecs)
+_lock = threading.RLock()
+_loaded = False
+
+
+def load_plugins() -> pluggy.PluginManager:
+    """Registers built-in and installed plugins once (thread-safe)."""
+    global _loaded
+    with _lock:
+        if _loaded:
+            return pm
+        for name in BUILTIN_PLUGINS:
+            if pm.get_plugin(name) is None:
+                pm.register(importlib.import_module(name), name=name)
+        disabled = os.environ.get(DISABLE_ENV, "").strip()
+        if disabled.lower() not in ("1", "true", "yes", "all"):
+            for blocked in filter(None, (n.strip() for n in disabled.split(","))):
+                pm.set_blocked(blocked)
+            pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
+        _loaded = True
+        return pm
+
+
+def reset() -> None:
+    """Forgets every registration; the next lookup loads plugins again (tests)."""
+    global _loaded
+    with _lock:
+        for name, plugin in list(pm.list_name_plugin()):
+            if plugin is None:
+                pm.unblock(name)
+            else:
+                pm.unregister(plugin)
+        _loaded = False
+
+
+_codec_cache: tuple = (None, {})
+
+
+def get_codecs() -> Dict[str, Codec]:
+    """Codec id -> codec, over every registered plugin (cached per plugin set)."""
+    global _codec_cache
+    with _lock:
+        plugins = frozenset(map(id, load_plugins().get_plugins()))
+        if _codec_cache[0] == plugins:
+            return dict(_codec_cache[1])
+    codecs: Dict[str, Codec] = {}
+
+    def register(codec: Codec) -> None:
+        if not isinstance(codec, Codec):
+            raise TypeError(f"register_codecs: {codec!r} is not an ncdiff_plugin.Codec")
+        if not codec.id:
+            raise ValueError(f"register_codecs: {codec!r} has no id")
+        codecs.setdefault(codec.id, codec)
+
+    # pluggy calls the most recently registered plugin first: reversed, so that
+    # built-ins win a clash of ids and a plugin cannot hijack "jpeg".
+    for impl in reversed(pm.hook.register_codecs.get_hookimpls()):
+        impl.function(register=register)
+    with _lock:
+        _codec_cache = (plugins, codecs)
+    return dict(codecs)
+
+
+def get_adapters() -> Dict[str, dict]:
+    adapters: Dict[str, dict] = {}
+
+    def register(name: str, description: str, module: str) -> None:
+        adapters[name] = {"name": name, "description": description, "module": module}
+
+    load_plugins().hook.register_adapters(register=register)
+    return adapters
