@@ -262,6 +262,19 @@ def read_head(source) -> Container:
         # Unknown ancillary chunks (lower-case first letter) are skipped.
 
 
+def peek_frame(fp: BinaryIO):
+    """(pts, duration) of the FRAM chunk at the stream's position, which is kept."""
+    pos = fp.tell()
+    try:
+        kind, data, offset = _read_chunk(fp)
+    finally:
+        fp.seek(pos)
+    if kind != FRAME or len(data) != _FRAME.size:
+        raise CorruptFileError(f"expected a FRAM chunk at offset {offset}")
+    _, pts, duration = _FRAME.unpack(data)
+    return pts, duration
+
+
 def read(source) -> Container:
     """Parses a whole file, checking structure, CRCs and frame count."""
     fp = _as_stream(source)

@@ -92,3 +92,55 @@ def test_corrupt_file_fails_at_load(sample_rgb):
     im = Image.open(io.BytesIO(bytes(data)))  # header is intact
     with pytest.raises(ncd.ChecksumError):
         im.load()
+
+
+def test_multi_frame_save_all_seek_tell(sample_rgb, tmp_path):
+    frames = [sample_rgb, sample_rgb.rotate(90, expand=False), sample_rgb.convert("L").convert("RGB")]
+    path = tmp_path / "anim.ncd"
+    frames[0].save(path, save_all=True, append_images=frames[1:], duration=[40, 50, 60], codec="jpeg", quality=90)
+    with Image.open(path) as im:
+        assert im.n_frames == 3 and im.is_animated
+        seen = []
+        for i in range(im.n_frames):
+            im.seek(i)
+            assert im.tell() == i
+            seen.append((im.info["timestamp"], im.info["duration"], psnr(frames[i], im)))
+        assert [s[:2] for s in seen] == [(0, 40), (40, 50), (90, 60)]
+        assert all(s[2] > 30 for s in seen)
+        with pytest.raises(EOFError):
+            im.seek(3)
+
+
+def test_decode_options_are_module_settings(sample_rgb, monkeypatch):
+    from ncdiff_plugin import options
+
+    buf = io.BytesIO()
+    sample_rgb.save(buf, format="NCD", codec="jpeg")
+    seen = {}
+    jpeg = ncd.get_codecs()["jpeg"]
+    original = jpeg.decode
+    monkeypatch.setattr(jpeg, "decode", lambda p, h, **kw: seen.update(kw) or original(p, h, **kw))
+    monkeypatch.setattr(options, "STEPS", 3)
+    monkeypatch.setattr(options, "SEED", 7)
+    buf.seek(0)
+    Image.open(buf).load()
+    assert seen == {"steps": 3, "seed": 7}
+
+
+def test_missing_codec_fails_at_load_naming_plugin(sample_rgb):
+    from ncdiff_plugin import container
+
+    parsed = container.read(ncd.encode(sample_rgb, codec="jpeg"))
+    parsed.header.codec_id, parsed.header.plugin = "exotic", "ncdiff-exotic"
+    im = Image.open(io.BytesIO(container.write(parsed)))
+    assert im.size == (96, 64)  # opening needs no codec
+    with pytest.raises(ncd.UnknownCodecError, match="ncdiff-exotic"):
+        im.load()
+
+
+def test_imageio_reads_ncd(sample_rgb, tmp_path):
+    iio = pytest.importorskip("imageio.v3")
+    path = tmp_path / "x.ncd"
+    sample_rgb.save(path, codec="jpeg", quality=90)
+    arr = iio.imread(path)
+    assert arr.shape == (64, 96, 3) and psnr(sample_rgb, arr) > 30

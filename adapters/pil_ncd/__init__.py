@@ -31,6 +31,7 @@ class NcdImageFile(ImageFile.ImageFile):
 
         try:
             head = container.read_head(self.fp)
+            pts, duration = container.peek_frame(self.fp)
         except NCDError as exc:
             # Pillow turns SyntaxError into UnidentifiedImageError for other plugins to try.
             raise SyntaxError(str(exc)) from exc
@@ -51,7 +52,14 @@ class NcdImageFile(ImageFile.ImageFile):
             self.info["xmp"] = head.metadata["xmp"]
         self.info["codec"] = h.codec_id
         self.info["quality"] = h.quality
+        self._set_times(pts, duration)
         self.tile = []
+
+    def _set_times(self, pts, duration):
+        # Pillow's convention: milliseconds.
+        ms = self._header.time_base * 1000
+        self.info["timestamp"] = _ms(pts * ms)
+        self.info["duration"] = _ms(duration * ms)
 
     def _container(self):
         if self._parsed is None:
@@ -67,8 +75,7 @@ class NcdImageFile(ImageFile.ImageFile):
         self._frame = frame
         self._im = None
         parsed = self._container()
-        self.info["timestamp"] = parsed.frames[frame].pts
-        self.info["duration"] = parsed.frames[frame].duration
+        self._set_times(parsed.frames[frame].pts, parsed.frames[frame].duration)
 
     def tell(self):
         return self._frame
@@ -83,6 +90,10 @@ class NcdImageFile(ImageFile.ImageFile):
             self.im.paste(img.im, (0, 0) + img.size)
             # Only the current frame's pixels are kept; the parsed file stays for seek().
         return Image.Image.load(self)
+
+
+def _ms(value):
+    return int(value) if value == int(value) else float(value)
 
 
 def _save(im, fp, filename, save_all=False):
