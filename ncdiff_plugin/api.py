@@ -202,8 +202,8 @@ def _finish(img: Image.Image, parsed: container.Container, frame: container.Fram
     return img
 
 
-def _decode_options(decoder, steps, device, seed) -> dict:
-    return {k: v for k, v in dict(decoder=decoder, steps=steps, device=device, seed=seed).items() if v is not None}
+def _decode_options(decoder, steps, device, seed, **extra) -> dict:
+    return {k: v for k, v in dict(decoder=decoder, steps=steps, device=device, seed=seed, **extra).items() if v is not None}
 
 
 def decode_container(parsed: container.Container, indexes: Sequence[int], **options) -> List[Image.Image]:
@@ -221,20 +221,22 @@ def decode_container(parsed: container.Container, indexes: Sequence[int], **opti
     return [_finish(img, parsed, parsed.frames[i]) for img, i in zip(decoded, indexes)]
 
 
-def decode(data, *, frame: int = 0, decoder=None, steps=None, device=None, seed=None) -> Image.Image:
+def decode(data, *, frame: int = 0, decoder=None, steps=None, device=None, seed=None, **options) -> Image.Image:
     """Decodes one frame of an ``.ncd`` file (bytes, path or binary file) to a PIL image.
 
-    ``decoder``, ``steps``, ``device`` and ``seed`` choose how learned files are
-    decoded (e.g. ``decoder="base"``); codecs ignore what does not apply.
+    ``decoder`` (learned files: ``"base"``, or ``"nc"`` when installed), ``steps``,
+    ``device`` and ``seed`` choose how it is decoded; further decoder options
+    (``kappa``, ``guidance`` for ``nc``) pass through.  Codecs ignore what does
+    not apply to them.
     """
     parsed = container.read(io.BytesIO(_read_source(data)))
-    return decode_container(parsed, [frame], **_decode_options(decoder, steps, device, seed))[0]
+    return decode_container(parsed, [frame], **_decode_options(decoder, steps, device, seed, **options))[0]
 
 
-def decode_frames(data, *, decoder=None, steps=None, device=None, seed=None) -> List[Image.Image]:
-    """Decodes every frame; each image's ``info`` has ``pts`` and ``duration``."""
+def decode_frames(data, *, decoder=None, steps=None, device=None, seed=None, **options) -> List[Image.Image]:
+    """Decodes every frame (batched by the codec); each image's ``info`` has ``pts`` and ``duration``."""
     parsed = container.read(io.BytesIO(_read_source(data)))
-    out = decode_container(parsed, range(len(parsed.frames)), **_decode_options(decoder, steps, device, seed))
+    out = decode_container(parsed, range(len(parsed.frames)), **_decode_options(decoder, steps, device, seed, **options))
     for img, f in zip(out, parsed.frames):
         img.info.update(pts=f.pts, duration=f.duration)
     return out

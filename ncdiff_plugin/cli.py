@@ -46,7 +46,8 @@ def _cmd_decode(args) -> int:
     with open(args.input, "rb") as f:
         data = f.read()
     t0 = time.perf_counter()
-    img = api.decode(data, frame=args.frame, decoder=args.decoder, steps=args.steps, device=args.device, seed=args.seed)
+    img = api.decode(data, frame=args.frame, decoder=args.decoder, steps=args.steps, device=args.device,
+                     seed=args.seed, kappa=args.kappa, guidance=args.guidance)
     elapsed = time.perf_counter() - t0
     with files.atomic_output(args.output) as tmp:
         save_opts = {k: img.info[k] for k in ("exif", "icc_profile") if k in img.info and fmt in ("PNG", "JPEG", "WEBP", "TIFF", "NCD")}
@@ -120,6 +121,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--steps", type=int, help="diffusion steps of the decoder")
     p.add_argument("--device", help="torch device (default: cuda when available, else cpu)")
     p.add_argument("--seed", type=int, help="seed of stochastic decoders")
+    p.add_argument("--kappa", type=float, help="nc: noise scale, 0 = deterministic (default)")
+    p.add_argument("--guidance", type=float, help="nc: latent-consistency guidance step (default 0: off)")
     p.add_argument("--frame", type=int, default=0, help="frame to decode (default 0)")
     p.add_argument("-f", "--force", action="store_true", help="overwrite OUTPUT if it exists")
     p.set_defaults(func=_cmd_decode)

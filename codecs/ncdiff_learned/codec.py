@@ -9,7 +9,7 @@ from PIL import Image
 from ncdiff_plugin.codec import Codec
 from ncdiff_plugin.errors import CorruptFileError, InvalidOptionError, WeightsMismatchError
 
-from .weights import BASE_WEIGHTS
+from .weights import BASE_WEIGHTS, NC_WEIGHTS
 
 
 class LearnedCodec(Codec):
@@ -17,14 +17,20 @@ class LearnedCodec(Codec):
     plugin = "ncdiff"
     description = "learned transform codec (hyperprior, checkerboard context, gain units)"
     modes = ("L", "RGB")
-    decoders = ("base",)
 
-    def __init__(self, weights_path: str = BASE_WEIGHTS):
+    def __init__(self, weights_path: str = BASE_WEIGHTS, nc_weights_path: str = NC_WEIGHTS):
         self.weights_path = weights_path
+        self.nc_weights_path = nc_weights_path
         self._lock = threading.RLock()
         self._model = None
         self._metadata = None
         self._digest = None
+        self._nc = None
+
+    @property
+    def decoders(self):
+        """"base" always; "nc" when its weights are installed."""
+        return ("base", "nc") if os.path.exists(self.nc_weights_path) else ("base",)
 
     def unavailable_reason(self):
         for module in ("torch", "compressai", "safetensors"):
@@ -87,18 +93,71 @@ class LearnedCodec(Codec):
             model.to(dev)
             return model.decompress_latent(payloads, header.height, header.width, header.quality, dev)
 
-    def decode(self, payloads, header, decoder=None, steps=None, device=None, seed=None, **options):
-        import numpy as np
-
-        if decoder not in (None, "base"):
-            raise InvalidOptionError(f"unknown decoder {decoder!r} for the learned codec; choose from {', '.join(self.decoders)}")
-        y_hat = self.decode_latent(payloads, header, device)
-        model = self._load()
+    def _load_nc(self):
         with self._lock:
-            x = model.synthesize(y_hat, header.height, header.width)
-        arr = (x[0].permute(1, 2, 0).cpu().numpy() * 255.0 + 0.5).astype(np.uint8)
-        img = Image.fromarray(arr, "RGB")
-        return img.convert("L") if header.mode in ("L", "LA") else img
+            if self._nc is None:
+                from .weights import load_nc
+
+                base_digest = self.model_info()[1]
+                unet, metadata, _ = load_nc(self.nc_weights_path)
+                if metadata.get("base_sha256") != base_digest.hex():
+                    raise WeightsMismatchError(
+                        f"the installed nc decoder {metadata.get('model_id')!r} was trained for other base weights"
+                    )
+                self._nc = (unet, metadata)
+            return self._nc
+
+    def decode(self, payloads, header, **options):
+        return self.decode_batch([payloads], header, **options)[0]
+
+    def decode_batch(self, frames, header, decoder=None, steps=None, device=None, seed=None,
+                     kappa=None, guidance=0.0, batch=8, **options):
+        """Entropy-decodes each frame's latent, then synthesises (and restores) in batches."""
+        import numpy as np
+        import torch
+
+        decoder = decoder or "base"
+        if decoder not in self.decoders:
+            raise InvalidOptionError(f"unknown decoder {decoder!r} for the learned codec; choose from {', '.join(self.decoders)}")
+        dev = self._device(device)
+        images = []
+        for start in range(0, len(frames), batch):
+            y_hat = torch.cat([self.decode_latent(p, header, dev) for p in frames[start : start + batch]])
+            with self._lock:
+                model = self._load()
+                if decoder == "base":
+                    x = model.synthesize(y_hat, header.height, header.width)
+                else:
+                    x = self._restore_nc(model, y_hat, header, dev, steps, seed, kappa, guidance)
+            for frame in x:
+                arr = (frame.permute(1, 2, 0).cpu().numpy() * 255.0 + 0.5).astype(np.uint8)
+                img = Image.fromarray(arr, "RGB")
+                images.append(img.convert("L") if header.mode in ("L", "LA") else img)
+        return images
+
+    def _restore_nc(self, model, y_hat, header, dev, steps, seed, kappa, guidance):
+        import torch
+
+        from .diffusion.guidance import latent_consistency_guide
+        from .diffusion.nc import DEFAULT_STEPS, MAX_STEPS, nc_restore
+        from .rate import level_for_quality
+
+        steps = DEFAULT_STEPS if steps is None else int(steps)
+        if not 1 <= steps <= MAX_STEPS:
+            raise InvalidOptionError(f"steps must be in 1..{MAX_STEPS}, got {steps}")
+        unet, metadata = self._load_nc()
+        unet.to(dev)
+        kappa = 0.0 if kappa is None else float(kappa)
+        generator = torch.Generator(dev).manual_seed(0 if seed is None else int(seed))
+        guide = None
+        if guidance:
+            y_gain = model.gains_for_quality(header.quality, dev)[0]
+            guide = latent_consistency_guide(model.g_a, y_hat, y_gain, float(guidance))
+        with torch.no_grad():
+            x_base = model.g_s(y_hat).clamp_(0, 1)
+            x = nc_restore(unet, y_hat, x_base, level_for_quality(header.quality), steps=steps,
+                           power=float(metadata["eta_power"]), kappa=kappa, generator=generator, guide=guide)
+        return x[..., : header.height, : header.width]
 
 
 CODEC = LearnedCodec()

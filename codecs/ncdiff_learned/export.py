@@ -9,11 +9,29 @@ from safetensors.torch import save_file
 
 from .models import GainedCheckerboardHyperprior
 from .training.checkpoint import load_checkpoint
-from .weights import BASE_WEIGHTS, read_weights
+from .weights import BASE_WEIGHTS, NC_WEIGHTS, read_weights
+
+
+def _config(ckpt_path: str) -> dict:
+    """The training arguments recorded in a checkpoint."""
+    from safetensors import safe_open
+
+    with safe_open(ckpt_path, "pt") as f:
+        return json.loads(f.metadata()["meta"])["config"]
+
+
+def _save(tensors: dict, out_path: str, metadata: dict) -> bytes:
+    """Writes weights atomically; returns their sha256 digest."""
+    os.makedirs(os.path.dirname(os.path.abspath(out_path)), exist_ok=True)
+    tmp = out_path + ".tmp"
+    save_file(tensors, tmp, metadata=metadata)
+    os.replace(tmp, out_path)
+    return read_weights(out_path)[1]
 
 
 def export_base(ckpt_path: str, out_path: str = BASE_WEIGHTS, data: str = "") -> str:
-    model = GainedCheckerboardHyperprior()
+    config = _config(ckpt_path)
+    model = GainedCheckerboardHyperprior(N=config.get("N", 128), M=config.get("M", 192))
     meta = _load(ckpt_path, model)
     # Round the parameters to fp16 first, so that the entropy tables computed
     # below belong to the weights actually shipped.
@@ -32,12 +50,8 @@ def export_base(ckpt_path: str, out_path: str = BASE_WEIGHTS, data: str = "") ->
     model_id = "base-" + datetime.date.today().strftime("%Y%m%d") + f"-s{meta['step']}"
     metadata = {"model_id": model_id, "N": str(model.N), "M": str(model.M), "levels": str(model.levels),
                 "architecture": "GainedCheckerboardHyperprior"}
-    os.makedirs(os.path.dirname(out_path), exist_ok=True)
-    tmp = out_path + ".tmp"
-    save_file(tensors, tmp, metadata=metadata)
-    os.replace(tmp, out_path)
-    _, digest = read_weights(out_path)
-    card = {
+    digest = _save(tensors, out_path, metadata)
+    _card(out_path, {
         "model_id": model_id,
         "architecture": "mean-scale hyperprior, checkerboard context, gain units (N=%d, M=%d, %d levels)" % (model.N, model.M, model.levels),
         "parameters": sum(p.numel() for p in model.parameters()),
@@ -47,16 +61,41 @@ def export_base(ckpt_path: str, out_path: str = BASE_WEIGHTS, data: str = "") ->
         "steps": meta["step"],
         "device": meta.get("device", ""),
         "wall_time_s": round(meta.get("wall_s", 0.0)),
-        "recipe": {k: meta.get("config", {}).get(k) for k in ("recipe", "crop", "batch", "lr", "scale", "steps", "time_limit")},
+        "recipe": {k: meta.get("config", {}).get(k) for k in ("recipe", "crop", "batch", "lr", "scale", "steps", "time_limit", "bf16")},
         "kodak": None,
-    }
-    with open(os.path.splitext(out_path)[0] + ".json", "w") as f:
-        json.dump(card, f, indent=2)
-        f.write("\n")
+    })
     return out_path
 
 
 def _load(ckpt_path, model):
     # Optimizer state is not needed for export: load model tensors only.
-    dummy = {}
-    return load_checkpoint(ckpt_path, model, dummy)
+    return load_checkpoint(ckpt_path, model, {})
+
+
+def _card(path, fields):
+    with open(os.path.splitext(path)[0] + ".json", "w") as f:
+        json.dump(fields, f, indent=2)
+        f.write("\n")
+
+
+def export_nc(ckpt_path: str, out_path: str = NC_WEIGHTS, data: str = "") -> str:
+    """fp16 weights of the NC-Diffusion U-Net, tied to the base weights it was trained on."""
+    from .diffusion.unet import NCUNet
+
+    config = _config(ckpt_path)
+    unet = NCUNet(freq_filter=not config.get("no_freq_filter", False))
+    meta = _load(ckpt_path, unet)
+    tensors = {k: v.half().contiguous() for k, v in unet.state_dict().items()}
+    model_id = "nc-" + datetime.date.today().strftime("%Y%m%d") + f"-s{meta['step']}"
+    metadata = {"model_id": model_id, "unet": json.dumps(unet.config), "base_sha256": config["base_sha256"],
+                "eta_power": str(config["eta_power"]), "kappa": str(config["kappa"])}
+    digest = _save(tensors, out_path, metadata)
+    _card(out_path, {
+        "model_id": model_id, "architecture": "NC-Diffusion x0-predicting U-Net " + json.dumps(unet.config),
+        "parameters": sum(p.numel() for p in unet.parameters()), "file_bytes": os.path.getsize(out_path),
+        "sha256": digest.hex(), "base_sha256": config["base_sha256"], "data": data or config.get("data", ""),
+        "steps": meta["step"], "device": meta.get("device", ""), "wall_time_s": round(meta.get("wall_s", 0.0)),
+        "recipe": {k: config.get(k) for k in ("recipe", "crop", "batch", "lr", "kappa", "eta_power", "steps", "bf16")},
+        "kodak": None,
+    })
+    return out_path

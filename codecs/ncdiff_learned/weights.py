@@ -6,6 +6,7 @@ import os
 
 WEIGHTS_DIR = os.path.join(os.path.dirname(__file__), "weights")
 BASE_WEIGHTS = os.path.join(WEIGHTS_DIR, "base.safetensors")
+NC_WEIGHTS = os.path.join(WEIGHTS_DIR, "nc.safetensors")
 
 
 def read_weights(path: str):
@@ -13,6 +14,27 @@ def read_weights(path: str):
     with open(path, "rb") as f:
         raw = f.read()
     return raw, hashlib.sha256(raw).digest()
+
+
+def _metadata(raw: bytes) -> dict:
+    header_len = int.from_bytes(raw[:8], "little")
+    return json.loads(raw[8 : 8 + header_len]).get("__metadata__", {})
+
+
+def load_nc(path: str = NC_WEIGHTS):
+    """(NC U-Net in eval mode, metadata dict, sha256 digest)."""
+    import torch
+    from safetensors.torch import load as load_safetensors
+
+    from .diffusion.unet import NCUNet
+
+    raw, digest = read_weights(path)
+    metadata = _metadata(raw)
+    config = json.loads(metadata["unet"])
+    unet = NCUNet(**{k: tuple(v) if isinstance(v, list) else v for k, v in config.items()})
+    unet.load_state_dict({k: v.float() if v.dtype == torch.float16 else v for k, v in load_safetensors(raw).items()})
+    unet.eval()
+    return unet, metadata, digest
 
 
 def load_model(path: str = BASE_WEIGHTS):
@@ -23,8 +45,7 @@ def load_model(path: str = BASE_WEIGHTS):
     from .models import GainedCheckerboardHyperprior
 
     raw, digest = read_weights(path)
-    header_len = int.from_bytes(raw[:8], "little")
-    metadata = json.loads(raw[8 : 8 + header_len]).get("__metadata__", {})
+    metadata = _metadata(raw)
     tensors = load_safetensors(raw)
     state = {k: (v.float() if v.dtype == torch.float16 else v) for k, v in tensors.items()}
     model = GainedCheckerboardHyperprior(N=int(metadata["N"]), M=int(metadata["M"]), levels=int(metadata["levels"]))

@@ -1,0 +1,1 @@
+"""Diffusion decoders on top of the base codec (NC-Diffusion)."""
