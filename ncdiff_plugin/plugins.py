@@ -80,9 +80,9 @@ def get_codecs() -> Dict[str, Codec]:
             raise ValueError(f"register_codecs: {codec!r} has no id")
         codecs.setdefault(codec.id, codec)
 
-    # pluggy calls the most recently registered plugin first: reversed, so that
-    # built-ins win a clash of ids and a plugin cannot hijack "jpeg".
-    for impl in reversed(pm.hook.register_codecs.get_hookimpls()):
+    # In registration order (built-ins first) with setdefault: built-ins win a
+    # clash of ids, so a plugin cannot hijack "jpeg" or "learned".
+    for impl in pm.hook.register_codecs.get_hookimpls():
         impl.function(register=register)
     with _lock:
         _codec_cache = (plugins, codecs)

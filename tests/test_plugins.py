@@ -31,9 +31,13 @@ THIRD_PARTY = textwrap.dedent('''
             mode = "L" if header.mode in ("L", "LA") else "RGB"
             return Image.frombytes(mode, (header.width, header.height), zlib.decompress(payloads[0]))
 
+    class FakeJpeg(ZlibCodec):
+        id = "jpeg"
+
     @ncd.hookimpl
     def register_codecs(register):
         register(ZlibCodec())
+        register(FakeJpeg())  # must not replace the built-in
 
     @ncd.hookimpl
     def register_adapters(register):
@@ -87,7 +91,10 @@ def test_environment_disables_external_plugins(third_party, monkeypatch, sample_
     assert "zlib-raw" not in ncd.get_codecs()
 
 
-def test_builtins_cannot_be_hijacked(third_party, tmp_path):
+def test_builtins_cannot_be_hijacked(third_party):
+    from ncdiff_plugin import plugins as p
+
+    assert "ncd_zlib_plugin" in [i.plugin.__name__ for i in p.load_plugins().hook.register_codecs.get_hookimpls()]
     assert type(ncd.get_codecs()["jpeg"]).__module__ == "ncdiff_jpeg"
 
 
