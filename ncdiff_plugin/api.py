@@ -2,6 +2,7 @@
 
 import io
 import os
+import struct
 import warnings
 from fractions import Fraction
 from typing import Iterable, List, Optional, Sequence
@@ -13,6 +14,7 @@ from .codec import Codec
 from .errors import (
     CodecUnavailableError,
     CorruptFileError,
+    ImageTooLargeError,
     InvalidOptionError,
     NCDError,
     UnknownCodecError,
@@ -44,16 +46,17 @@ def _rational(value, what: str) -> Fraction:
     return frac
 
 
-def select_codec(name: str, mode: str) -> Codec:
-    """The codec for ``name`` ("auto" or a codec id) and an image mode."""
+def select_codec(name: str, mode: str, size=(0, 0)) -> Codec:
+    """The codec for ``name`` ("auto" or a codec id), an image mode and size."""
     codecs = get_codecs()
     if name == "auto":
         learned = codecs.get(DEFAULT_CODEC)
         reason = learned.unavailable_reason() if learned else "its plugin is not installed"
-        if reason is None and mode.rstrip("A") in learned.modes:
+        too_large = learned is not None and learned.max_pixels and size[0] * size[1] > learned.max_pixels
+        if reason is None and mode.rstrip("A") in learned.modes and not too_large:
             return learned
         if reason is None:
-            reason = f"it does not take mode {mode}"
+            reason = f"the image is over its {learned.max_pixels} pixels" if too_large else f"it does not take mode {mode}"
         warnings.warn(f"learned codec not used ({reason}); encoding with JPEG", stacklevel=3)
         name = FALLBACK_CODEC
     codec = codecs.get(name)
@@ -128,7 +131,7 @@ def encode_frames(
             raise InvalidOptionError(f"frame {i} is {f.size[0]}x{f.size[1]}, frame 0 is {size[0]}x{size[1]}")
         if f.mode != mode:
             pil_frames[i] = f.convert(mode)
-    chosen = select_codec(codec, mode)
+    chosen = select_codec(codec, mode, size)
     n = len(pil_frames)
     durations = list(durations) if durations is not None else [0] * n
     if pts is None:
@@ -206,6 +209,12 @@ def _decode_options(decoder, steps, device, seed, **extra) -> dict:
     return {k: v for k, v in dict(decoder=decoder, steps=steps, device=device, seed=seed, **extra).items() if v is not None}
 
 
+def _out_of_memory(exc: BaseException) -> bool:
+    """True for the allocators' out-of-memory errors (torch's are RuntimeErrors)."""
+    text = str(exc).lower()
+    return type(exc).__name__ == "OutOfMemoryError" or "out of memory" in text or "can't allocate memory" in text
+
+
 def decode_container(parsed: container.Container, indexes: Sequence[int], **options) -> List[Image.Image]:
     """Decodes the given frames of a parsed container (batched by the codec)."""
     codec = codec_for(parsed.header)
@@ -213,11 +222,22 @@ def decode_container(parsed: container.Container, indexes: Sequence[int], **opti
         if not 0 <= i < len(parsed.frames):
             raise InvalidOptionError(f"frame {i} out of range: the file has {len(parsed.frames)}")
     try:
+        codec.check_header(parsed.header)
         decoded = codec.decode_batch([parsed.frames[i].payloads for i in indexes], parsed.header, **options)
     except NCDError:
         raise
-    except (OSError, SyntaxError, EOFError, IndexError, RuntimeError, ValueError) as exc:
-        raise CorruptFileError(f"{parsed.header.codec_id} payload cannot be decoded: {exc}") from None
+    except (MemoryError, OSError, SyntaxError, EOFError, LookupError, RuntimeError, ValueError, ArithmeticError,
+            struct.error) as exc:
+        # Whatever a codec raises on a bad payload (a learned codec's fixed-point
+        # overflow is an ArithmeticError) is an NCDError; running out of memory
+        # on a file that declares a large image is not "corrupt" but too large here.
+        h = parsed.header
+        if isinstance(exc, MemoryError) or _out_of_memory(exc):
+            raise ImageTooLargeError(
+                f"not enough memory to decode {len(indexes)} frame(s) of {h.width}x{h.height} with codec "
+                f"{h.codec_id!r}: {exc}"
+            ) from None
+        raise CorruptFileError(f"{h.codec_id} payload cannot be decoded: {type(exc).__name__}: {exc}") from None
     return [_finish(img, parsed, parsed.frames[i]) for img, i in zip(decoded, indexes)]
 
 

@@ -153,6 +153,7 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("ncd: interrupted", file=sys.stderr)
         return 130
-    except (NCDError, OSError, ValueError) as exc:
-        print(f"ncd: error: {exc}", file=sys.stderr)
+    except (NCDError, OSError, ValueError, Image.DecompressionBombError) as exc:
+        reason = " ".join(str(exc).split())  # one line, whatever the message holds
+        print(f"ncd: error: {reason}", file=sys.stderr)
         return 1

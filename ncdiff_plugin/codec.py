@@ -21,6 +21,8 @@ class Codec:
     description: str = ""
     #: Modes ``encode`` takes natively.
     modes: Sequence[str] = ("L", "RGB")
+    #: Largest width x height ``encode`` takes (None: no limit of its own).
+    max_pixels = None
     #: Decoder names accepted at decode time; the first is the default.
     decoders: Sequence[str] = ("default",)
 
@@ -31,6 +33,10 @@ class Codec:
     def model_info(self):
         """(model id, sha256 of the weights as 32 bytes) recorded in the header."""
         return "", bytes(32)
+
+    def check_header(self, header) -> None:
+        """Called before any payload is decoded: raise an NCDError for a header this codec
+        refuses (weights it lacks, a size its decoder cannot afford...).  Default: accept."""
 
     def encode(self, image: Image.Image, quality: int, **options) -> List[bytes]:
         raise NotImplementedError

@@ -23,7 +23,7 @@ from .errors import (
 )
 
 SIGNATURE = b"\x8bNCD\r\n\x1a\n"
-VERSION = (1, 0)
+VERSION = (1, 1)
 MODES = ("L", "LA", "RGB", "RGBA")
 # A chunk's data is at most this long (the length field is 31 bits, as in PNG).
 MAX_CHUNK_BYTES = 2**31 - 1
@@ -49,6 +49,9 @@ class Header:
     time_base: Fraction = Fraction(1, 1000)
     fps: Optional[Fraction] = None
     version: tuple = VERSION
+    #: Version 1.1: CRC-32 binding every FRAM / DATA / ALPH chunk to its place
+    #: (see :func:`sequence_checksum`); ``None`` for 1.0 files.
+    sequence_crc: Optional[int] = None
 
 
 @dataclass
@@ -75,12 +78,14 @@ def _str8(value: str, what: str) -> bytes:
 
 
 def encode_header(h: Header) -> bytes:
+    """NHDR data: version 1.1 with the sequence checksum, or 1.0 when it is unknown."""
     fps_num, fps_den = (h.fps.numerator, h.fps.denominator) if h.fps else (0, 0)
     if len(h.weights_hash) != 32:
         raise ValueError("weights_hash must be 32 bytes (sha256)")
+    minor = 0 if h.sequence_crc is None else VERSION[1]
     return (
         _HEAD.pack(
-            *VERSION, h.width, h.height, h.frame_count, h.quality, 0,
+            VERSION[0], minor, h.width, h.height, h.frame_count, h.quality, 0,
             h.time_base.numerator, h.time_base.denominator, fps_num, fps_den,
         )
         + _str8(h.mode, "mode")
@@ -88,6 +93,7 @@ def encode_header(h: Header) -> bytes:
         + _str8(h.plugin, "plugin")
         + _str8(h.model_id, "model id")
         + h.weights_hash
+        + (b"" if h.sequence_crc is None else struct.pack(">I", h.sequence_crc))
     )
 
 
@@ -97,21 +103,36 @@ def _chunk(kind: bytes, data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
 
+def sequence_checksum(crcs, value: int = 0) -> int:
+    """CRC-32 of the 4-byte CRCs of the FRAM, DATA and ALPH chunks, in file order.
+
+    Each chunk's own CRC proves its contents; this one proves their order and
+    number, so that a payload moved to another frame or stream, duplicated,
+    inserted or dropped is detected although every chunk is intact.
+    """
+    for crc in crcs:
+        value = zlib.crc32(crc, value)
+    return value
+
+
 def write(container: Container) -> bytes:
-    """Serialises a container (header frame_count is taken from the frames)."""
+    """Serialises a container (header frame_count and sequence checksum are computed)."""
     h = container.header
     h.frame_count = len(container.frames)
+    frames = []
+    for index, frame in enumerate(container.frames):
+        if not frame.payloads:
+            raise ValueError("a frame needs at least one payload")
+        frames.append(_chunk(FRAME, _FRAME.pack(index, frame.pts, frame.duration)))
+        frames.extend(_chunk(DATA, bytes(p)) for p in frame.payloads)
+        if frame.alpha is not None:
+            frames.append(_chunk(ALPHA, bytes(frame.alpha)))
+    h.sequence_crc = sequence_checksum(record[-4:] for record in frames)
     out = [SIGNATURE, _chunk(HEADER, encode_header(h))]
     for kind, key in METADATA.items():
         if container.metadata.get(key):
             out.append(_chunk(kind, bytes(container.metadata[key])))
-    for index, frame in enumerate(container.frames):
-        if not frame.payloads:
-            raise ValueError("a frame needs at least one payload")
-        out.append(_chunk(FRAME, _FRAME.pack(index, frame.pts, frame.duration)))
-        out.extend(_chunk(DATA, bytes(p)) for p in frame.payloads)
-        if frame.alpha is not None:
-            out.append(_chunk(ALPHA, bytes(frame.alpha)))
+    out.extend(frames)
     out.append(_chunk(END, b""))
     return b"".join(out)
 
@@ -119,8 +140,23 @@ def write(container: Container) -> bytes:
 # -- reading ------------------------------------------------------------------
 
 
+_PIECE = 1 << 24
+
+
 def _read_exact(fp: BinaryIO, n: int, what: str) -> bytes:
-    data = fp.read(n)
+    if n <= _PIECE:
+        data = fp.read(n)
+    else:
+        # In pieces, so that a length read from the file (checked against the
+        # file size only when the stream can tell it) allocates no more than
+        # the data actually present.
+        buf = bytearray()
+        while len(buf) < n:
+            piece = fp.read(min(_PIECE, n - len(buf)))
+            if not piece:
+                break
+            buf += piece
+        data = bytes(buf)
     if len(data) != n:
         raise TruncatedError(f"file is truncated: {what} needs {n} bytes, {len(data)} left")
     return data
@@ -138,6 +174,11 @@ def _remaining(fp: BinaryIO) -> Optional[int]:
 
 def _read_chunk(fp: BinaryIO):
     """(type, data, offset) of the next chunk, CRC checked."""
+    return _read_chunk_crc(fp)[:3]
+
+
+def _read_chunk_crc(fp: BinaryIO):
+    """(type, data, offset, the 4 CRC bytes) of the next chunk, CRC checked."""
     offset = fp.tell()
     head = _read_exact(fp, 8, "a chunk header")
     length, kind = struct.unpack(">I", head[:4])[0], head[4:]
@@ -151,10 +192,10 @@ def _read_chunk(fp: BinaryIO):
             f"file is truncated: {kind.decode()} chunk at offset {offset} declares {length} bytes, {max(left - 4, 0)} left"
         )
     data = _read_exact(fp, length, f"the {kind.decode()} chunk")
-    (crc,) = struct.unpack(">I", _read_exact(fp, 4, "a chunk CRC"))
-    if zlib.crc32(kind + data) != crc:
+    raw_crc = _read_exact(fp, 4, "a chunk CRC")
+    if zlib.crc32(kind + data) != struct.unpack(">I", raw_crc)[0]:
         raise ChecksumError(f"CRC mismatch in the {kind.decode()} chunk at offset {offset}: the file is corrupt")
-    return kind, data, offset
+    return kind, data, offset, raw_crc
 
 
 def _parse_str8(data: bytes, pos: int, what: str):
@@ -189,8 +230,14 @@ def decode_header(data: bytes) -> Header:
     weights_hash = data[pos : pos + 32]
     if len(weights_hash) != 32:
         raise CorruptFileError("header ends inside the weights hash")
+    end, sequence_crc = pos + 32, None
+    if minor >= 1:
+        if len(data) < end + 4:
+            raise CorruptFileError("header ends inside the sequence checksum")
+        (sequence_crc,) = struct.unpack_from(">I", data, end)
+        end += 4
     # A newer minor version may append fields: they are ignored here.
-    if minor == VERSION[1] and len(data) != pos + 32:
+    if minor <= VERSION[1] and len(data) != end:
         raise CorruptFileError("header chunk has trailing bytes")
     if width < 1 or height < 1:
         raise CorruptFileError(f"invalid image size {width}x{height}")
@@ -218,7 +265,7 @@ def decode_header(data: bytes) -> Header:
         width=width, height=height, mode=mode, quality=quality, codec_id=codec_id,
         plugin=plugin, model_id=model_id, weights_hash=bytes(weights_hash), frame_count=frames,
         time_base=Fraction(tb_num, tb_den), fps=Fraction(fps_num, fps_den) if fps_den else None,
-        version=(major, minor),
+        version=(major, minor), sequence_crc=sequence_crc,
     )
 
 
@@ -280,9 +327,12 @@ def read(source) -> Container:
     fp = _as_stream(source)
     container = read_head(fp)
     frame = None
+    sequence = 0
     while True:
-        kind, data, offset = _read_chunk(fp)
+        kind, data, offset, crc = _read_chunk_crc(fp)
         container.chunks.append((kind.decode(), offset, len(data)))
+        if kind in (FRAME, DATA, ALPHA):
+            sequence = sequence_checksum((crc,), sequence)
         if kind == FRAME:
             if len(data) != _FRAME.size:
                 raise CorruptFileError(f"FRAM chunk at offset {offset} has length {len(data)}, expected {_FRAME.size}")
@@ -322,4 +372,10 @@ def read(source) -> Container:
     for i, f in enumerate(container.frames):
         if container.header.mode in ("LA", "RGBA") and f.alpha is None:
             raise CorruptFileError(f"frame {i} of a {container.header.mode} image has no ALPH chunk")
+    expected = container.header.sequence_crc
+    if expected is not None and sequence != expected:
+        raise ChecksumError(
+            "sequence checksum mismatch: FRAM / DATA / ALPH chunks are out of order, duplicated, "
+            "inserted or missing although each is intact: the file is corrupt"
+        )
     return container

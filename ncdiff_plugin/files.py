@@ -2,7 +2,7 @@
 
 import contextlib
 import os
-import tempfile
+import secrets
 
 from .errors import InvalidOptionError
 
@@ -15,6 +15,23 @@ def check_output(path: str, inputs=(), force: bool = False) -> None:
         raise InvalidOptionError(f"{path} exists (use -f to overwrite)")
 
 
+def _create_temp(folder: str, suffix: str) -> str:
+    """A new empty file in ``folder``, created with the umask's permissions.
+
+    ``tempfile.mkstemp`` would create it 0600, and the output would keep that
+    mode after the rename: files written by ncd would be private to their owner.
+    """
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+    for _ in range(100):
+        tmp = os.path.join(folder, f".ncd-{secrets.token_hex(6)}{suffix}")
+        try:
+            os.close(os.open(tmp, flags, 0o666))
+        except FileExistsError:
+            continue
+        return tmp
+    raise FileExistsError(f"cannot create a temporary file in {folder}")
+
+
 @contextlib.contextmanager
 def atomic_output(path: str):
     """Yields a temporary path beside ``path``; renames it over ``path`` only on success.
@@ -23,15 +40,16 @@ def atomic_output(path: str):
     is left as it was.
     """
     folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".ncd-", suffix=os.path.splitext(path)[1], dir=folder)
-    os.close(fd)
+    tmp = None
     try:
+        tmp = _create_temp(folder, os.path.splitext(path)[1])
         yield tmp
         os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+        tmp = None
+    finally:
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
 
 
 def write_bytes(path: str, data: bytes) -> None:

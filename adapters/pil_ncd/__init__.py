@@ -27,11 +27,15 @@ class NcdImageFile(ImageFile.ImageFile):
 
     def _open(self):
         from ncdiff_plugin import container
-        from ncdiff_plugin.errors import NCDError
+        from ncdiff_plugin.errors import ImageTooLargeError, NCDError, UnsupportedVersionError
 
         try:
             head = container.read_head(self.fp)
             pts, duration = container.peek_frame(self.fp)
+        except (ImageTooLargeError, UnsupportedVersionError):
+            # A well-formed file this reader will not open: raised as is, as Pillow
+            # raises DecompressionBombError (ImageTooLargeError is one) from open().
+            raise
         except NCDError as exc:
             # Pillow turns SyntaxError into UnidentifiedImageError for other plugins to try.
             raise SyntaxError(str(exc)) from exc

@@ -7,7 +7,7 @@ import threading
 from PIL import Image
 
 from ncdiff_plugin.codec import Codec
-from ncdiff_plugin.errors import CorruptFileError, InvalidOptionError, WeightsMismatchError
+from ncdiff_plugin.errors import CorruptFileError, ImageTooLargeError, InvalidOptionError, WeightsMismatchError
 
 from .weights import BASE_WEIGHTS, NC_WEIGHTS
 
@@ -17,6 +17,12 @@ class LearnedCodec(Codec):
     plugin = "ncdiff"
     description = "learned transform codec (hyperprior, checkerboard context, gain units)"
     modes = ("L", "RGB")
+    #: Largest image the learned codec takes (4K UHD fits): its transforms hold
+    #: full-resolution activations, several GB beyond this.  Larger images go
+    #: to JPEG under codec="auto".
+    max_pixels = 2**23
+    #: An rANS stream starts with the coder's 8-byte state.
+    MIN_STREAM_BYTES = 8
 
     def __init__(self, weights_path: str = BASE_WEIGHTS, nc_weights_path: str = NC_WEIGHTS):
         self.weights_path = weights_path
@@ -64,6 +70,7 @@ class LearnedCodec(Codec):
         import numpy as np
         import torch
 
+        self.check_size(*image.size)
         model = self._load()
         dev = self._device(device)
         arr = np.asarray(image.convert("RGB"), dtype=np.float32) / 255.0
@@ -73,7 +80,15 @@ class LearnedCodec(Codec):
             strings, _ = model.compress(x, quality)
         return strings
 
+    def check_size(self, width: int, height: int) -> None:
+        if width * height > self.max_pixels:
+            raise ImageTooLargeError(
+                f"{width}x{height} is over the learned codec's limit of {self.max_pixels} pixels "
+                "(LearnedCodec.max_pixels); use codec='jpeg' for such images"
+            )
+
     def check_header(self, header):
+        self.check_size(header.width, header.height)
         self._load()
         if header.weights_hash != self._digest or header.model_id != self._metadata["model_id"]:
             raise WeightsMismatchError(
@@ -87,11 +102,28 @@ class LearnedCodec(Codec):
         if len(payloads) != 3:
             raise CorruptFileError(f"a learned frame has 3 payload streams, found {len(payloads)}")
         self.check_header(header)
+        if any(len(p) < self.MIN_STREAM_BYTES for p in payloads):
+            raise CorruptFileError("a learned payload stream is shorter than the rANS state")
         model = self._load()
         dev = self._device(device)
         with self._lock:
             model.to(dev)
-            return model.decompress_latent(payloads, header.height, header.width, header.quality, dev)
+            return model.decompress_latent(self._padded(model, payloads, header), header.height, header.width,
+                                           header.quality, dev)
+
+    @staticmethod
+    def _padded(model, payloads, header):
+        """The streams followed by enough zero bytes for any read the rANS decoder can make.
+
+        CompressAI's decoder does not check where a stream ends.  Each symbol
+        reads at most 8 bytes once the stream is exhausted (zero words end every
+        bypass run), and escape runs in garbage can read up to 15x the stream's
+        own length: with this padding a forged stream decodes to garbage, never
+        past its buffer.
+        """
+        (yh, yw), (zh, zw) = model.latent_shapes(header.height, header.width)
+        symbols = (model.M * yh * (yw // 2), model.M * yh * (yw - yw // 2), model.N * zh * zw)
+        return [p + bytes(16 * len(p) + 8 * n + 64) for p, n in zip(payloads, symbols)]
 
     def _load_nc(self):
         with self._lock:
