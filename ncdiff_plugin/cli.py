@@ -99,6 +99,16 @@ def _cmd_plugins(args) -> int:
     return 0
 
 
+def add_decoder_arguments(p: argparse.ArgumentParser) -> None:
+    """The decode options of learned files, shared by every command that decodes."""
+    p.add_argument("--decoder", help="decoder of learned files (default: base)")
+    p.add_argument("--steps", type=int, help="diffusion steps of the decoder")
+    p.add_argument("--device", help="torch device (default: cuda when available, else cpu)")
+    p.add_argument("--seed", type=int, help="seed of stochastic decoders")
+    p.add_argument("--kappa", type=float, help="nc: noise scale, 0 = deterministic (default)")
+    p.add_argument("--guidance", type=float, help="nc: latent-consistency guidance step (default 0: off)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("-v", "--verbose", action="store_true", help="print more details")
@@ -117,12 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("decode", parents=[common], help="decompress .ncd into an image file")
     p.add_argument("input")
     p.add_argument("output", help="output image; the format follows the extension (.png, .jpg...)")
-    p.add_argument("--decoder", help="decoder of learned files (default: base)")
-    p.add_argument("--steps", type=int, help="diffusion steps of the decoder")
-    p.add_argument("--device", help="torch device (default: cuda when available, else cpu)")
-    p.add_argument("--seed", type=int, help="seed of stochastic decoders")
-    p.add_argument("--kappa", type=float, help="nc: noise scale, 0 = deterministic (default)")
-    p.add_argument("--guidance", type=float, help="nc: latent-consistency guidance step (default 0: off)")
+    add_decoder_arguments(p)
     p.add_argument("--frame", type=int, default=0, help="frame to decode (default 0)")
     p.add_argument("-f", "--force", action="store_true", help="overwrite OUTPUT if it exists")
     p.set_defaults(func=_cmd_decode)

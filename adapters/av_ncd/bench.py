@@ -14,37 +14,19 @@ process; the split columns tell the video side from the codec side.
 """
 
 import os
-import platform
 import tempfile
 import time
 import warnings
 from typing import Optional
+
+from ncdiff_plugin.bench.machine import cpu_model, resolve_device
 
 from .keyframes import encode_frames_of
 from .restore import restore_frames
 
 
 def _device(device: Optional[str], codec: str) -> str:
-    if codec == "jpeg":
-        return "cpu (JPEG)"
-    if device:
-        return device
-    try:
-        import torch
-    except ImportError:
-        return "cpu"
-    return "cuda" if torch.cuda.is_available() else "cpu"
-
-
-def _cpu() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            for line in f:
-                if line.lower().startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine() or "unknown"
+    return "cpu (JPEG)" if codec == "jpeg" else resolve_device(device)
 
 
 def _warm_up(quality, codec, decoder, steps, device) -> float:
@@ -108,7 +90,7 @@ def bench(
         "quality": enc.quality,
         "decoder": decoder or "default",
         "device": _device(device, enc.codec),
-        "cpu": _cpu(),
+        "cpu": cpu_model(),
         "cpu_count": os.cpu_count(),
         "ncd_bytes": len(enc.data),
         "bpp_per_frame": round(8 * len(enc.data) / (info.width * info.height * n), 4),

@@ -8,6 +8,8 @@ prints ``ncd: error: ...`` and exits with status 1.
 import argparse
 import json
 
+from ncdiff_plugin.cli import add_decoder_arguments
+
 
 def _positive(text: str) -> int:
     try:
@@ -127,12 +129,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("output", help="video file (.mp4, .mov, .m4v, .mkv) or folder for PNG files")
     p.add_argument("--codec", choices=("libx264", "ffv1"), help="video codec (default: libx264 for .mp4/.mov, "
                                                                 "ffv1 for .mkv)")
-    p.add_argument("--decoder", help="decoder of learned files (default: base)")
-    p.add_argument("--steps", type=int, help="diffusion steps of the decoder")
-    p.add_argument("--device", help="torch device (default: cuda when available, else cpu)")
-    p.add_argument("--seed", type=int, help="seed of stochastic decoders")
-    p.add_argument("--kappa", type=float, help="nc: noise scale, 0 = deterministic (default)")
-    p.add_argument("--guidance", type=float, help="nc: latent-consistency guidance step (default 0: off)")
+    add_decoder_arguments(p)
     p.add_argument("--batch", type=_positive, default=8, help="frames decoded at once (default 8)")
     p.add_argument("-f", "--force", action="store_true",
                    help="overwrite OUTPUT if it exists (for a folder: write into it when not empty)")
