@@ -52,7 +52,7 @@ def select_codec(name: str, mode: str, size=(0, 0)) -> Codec:
     if name == "auto":
         learned = codecs.get(DEFAULT_CODEC)
         reason = learned.unavailable_reason() if learned else "its plugin is not installed"
-        too_large = learned is not None and learned.max_pixels and size[0] * size[1] > learned.max_pixels
+        too_large = learned is not None and not learned.fits(*size)
         if reason is None and mode.rstrip("A") in learned.modes and not too_large:
             return learned
         if reason is None:

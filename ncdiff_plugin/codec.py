@@ -34,6 +34,10 @@ class Codec:
         """(model id, sha256 of the weights as 32 bytes) recorded in the header."""
         return "", bytes(32)
 
+    def fits(self, width: int, height: int) -> bool:
+        """Whether ``encode`` takes an image of this size (``codec="auto"`` asks first)."""
+        return self.max_pixels is None or width * height <= self.max_pixels
+
     def check_header(self, header) -> None:
         """Called before any payload is decoded: raise an NCDError for a header this codec
         refuses (weights it lacks, a size its decoder cannot afford...).  Default: accept."""

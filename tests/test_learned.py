@@ -152,3 +152,13 @@ def test_latent_identical_across_thread_counts(tmp_path, image):
     assert one_by_one == one_by_two == sent_one
     assert two_by_one == two_by_two == sent_two
     assert len(one_by_one.split()) == len(QUALITIES.split(","))
+
+
+def test_auto_sends_images_over_the_learned_limit_to_jpeg(monkeypatch, sample_rgb):
+    monkeypatch.setattr(CODEC, "max_pixels", 64 * 64)
+    assert CODEC.fits(64, 64) and not CODEC.fits(65, 64)  # counted after padding to 64
+    with pytest.warns(UserWarning, match="over its"):
+        data = ncd.encode(sample_rgb, quality=50)  # 96x64 pads to 128x64
+    assert ncd.inspect(data)["codec"] == "jpeg"
+    with pytest.raises(ncd.ImageTooLargeError, match="limit"):
+        ncd.encode(sample_rgb, quality=50, codec="learned")

@@ -411,7 +411,7 @@ _FORGED_SIZE_SCRIPT = textwrap.dedent('''
     from ncdiff_plugin import container
     img = Image.open(sys.argv[1]).convert("RGB").crop((100, 60, 148, 92))
     parsed = container.read(ncd.encode(img, quality=50, codec="learned"))
-    cases = (((2000, 1500), [b""] * 3), ((2000, 1500), [bytes(8)] * 3), ((2000, 1500), [bytes(range(256))] * 3),
+    cases = (((1200, 800), [b""] * 3), ((1200, 800), [bytes(8)] * 3), ((1200, 800), [bytes(range(256))] * 3),
              ((5000, 5000), parsed.frames[0].payloads))
     for size, streams in cases:
         parsed.header.width, parsed.header.height = size

@@ -17,10 +17,11 @@ class LearnedCodec(Codec):
     plugin = "ncdiff"
     description = "learned transform codec (hyperprior, checkerboard context, gain units)"
     modes = ("L", "RGB")
-    #: Largest image the learned codec takes (4K UHD fits): its transforms hold
-    #: full-resolution activations, several GB beyond this.  Larger images go
-    #: to JPEG under codec="auto".
-    max_pixels = 2**23
+    #: Largest image the learned codec takes, counted after padding to the
+    #: latent stride (1920x1080 fits): its transforms hold full-resolution
+    #: activations (about 1 GB a layer here) and a CPU decode takes seconds.
+    #: Larger images go to JPEG under codec="auto".
+    max_pixels = 2**21
     #: An rANS stream starts with the coder's 8-byte state.
     MIN_STREAM_BYTES = 8
 
@@ -80,10 +81,14 @@ class LearnedCodec(Codec):
             strings, _ = model.compress(x, quality)
         return strings
 
+    def fits(self, width: int, height: int) -> bool:
+        stride = 64  # the model's padding (models.gained_checkerboard.STRIDE)
+        return -(-width // stride) * stride * -(-height // stride) * stride <= self.max_pixels
+
     def check_size(self, width: int, height: int) -> None:
-        if width * height > self.max_pixels:
+        if not self.fits(width, height):
             raise ImageTooLargeError(
-                f"{width}x{height} is over the learned codec's limit of {self.max_pixels} pixels "
+                f"{width}x{height} is over the learned codec's limit of {self.max_pixels} pixels after padding "
                 "(LearnedCodec.max_pixels); use codec='jpeg' for such images"
             )
 
@@ -152,6 +157,8 @@ class LearnedCodec(Codec):
         if decoder not in self.decoders:
             raise InvalidOptionError(f"unknown decoder {decoder!r} for the learned codec; choose from {', '.join(self.decoders)}")
         dev = self._device(device)
+        # Batching pays on a GPU; on a CPU it only multiplies the memory held.
+        batch = batch if dev.type == "cuda" else 1
         images = []
         for start in range(0, len(frames), batch):
             y_hat = torch.cat([self.decode_latent(p, header, dev) for p in frames[start : start + batch]])
