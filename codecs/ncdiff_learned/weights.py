@@ -21,33 +21,34 @@ def _metadata(raw: bytes) -> dict:
     return json.loads(raw[8 : 8 + header_len]).get("__metadata__", {})
 
 
-def load_nc(path: str = NC_WEIGHTS):
-    """(NC U-Net in eval mode, metadata dict, sha256 digest)."""
+def _float32(raw: bytes) -> dict:
+    """The tensors of a weights file, fp16 ones widened to fp32 (integer tables kept)."""
     import torch
     from safetensors.torch import load as load_safetensors
 
+    return {k: v.float() if v.dtype == torch.float16 else v for k, v in load_safetensors(raw).items()}
+
+
+def load_nc(path: str = NC_WEIGHTS):
+    """(NC U-Net in eval mode, metadata dict, sha256 digest)."""
     from .diffusion.unet import NCUNet
 
     raw, digest = read_weights(path)
     metadata = _metadata(raw)
     config = json.loads(metadata["unet"])
     unet = NCUNet(**{k: tuple(v) if isinstance(v, list) else v for k, v in config.items()})
-    unet.load_state_dict({k: v.float() if v.dtype == torch.float16 else v for k, v in load_safetensors(raw).items()})
+    unet.load_state_dict(_float32(raw))
     unet.eval()
     return unet, metadata, digest
 
 
 def load_model(path: str = BASE_WEIGHTS):
     """(model in eval mode, metadata dict, sha256 digest)."""
-    import torch
-    from safetensors.torch import load as load_safetensors
-
     from .models import GainedCheckerboardHyperprior
 
     raw, digest = read_weights(path)
     metadata = _metadata(raw)
-    tensors = load_safetensors(raw)
-    state = {k: (v.float() if v.dtype == torch.float16 else v) for k, v in tensors.items()}
+    state = _float32(raw)
     model = GainedCheckerboardHyperprior(N=int(metadata["N"]), M=int(metadata["M"]), levels=int(metadata["levels"]))
     for key, value in model.state_dict().items():
         if key.endswith(".mask"):
