@@ -244,9 +244,9 @@ def decode_container(parsed: container.Container, indexes: Sequence[int], **opti
 def decode(data, *, frame: int = 0, decoder=None, steps=None, device=None, seed=None, **options) -> Image.Image:
     """Decodes one frame of an ``.ncd`` file (bytes, path or binary file) to a PIL image.
 
-    ``decoder`` (learned files: ``"base"``, or ``"nc"`` when installed), ``steps``,
-    ``device`` and ``seed`` choose how it is decoded; further decoder options
-    (``kappa``, ``guidance`` for ``nc``) pass through.  Codecs ignore what does
+    ``decoder`` (learned files: ``"base"``, or ``"nc"`` / ``"cdc"`` when installed),
+    ``steps``, ``device`` and ``seed`` choose how it is decoded; further decoder
+    options (``kappa``; ``guidance`` for ``nc``; ``gamma`` for ``cdc``) pass through.  Codecs ignore what does
     not apply to them.
     """
     parsed = container.read(io.BytesIO(_read_source(data)))

@@ -46,8 +46,7 @@ def _cmd_decode(args) -> int:
     with open(args.input, "rb") as f:
         data = f.read()
     t0 = time.perf_counter()
-    img = api.decode(data, frame=args.frame, decoder=args.decoder, steps=args.steps, device=args.device,
-                     seed=args.seed, kappa=args.kappa, guidance=args.guidance)
+    img = api.decode(data, frame=args.frame, **decoder_options(args))
     elapsed = time.perf_counter() - t0
     with files.atomic_output(args.output) as tmp:
         save_opts = {k: img.info[k] for k in ("exif", "icc_profile") if k in img.info and fmt in ("PNG", "JPEG", "WEBP", "TIFF", "NCD")}
@@ -105,8 +104,15 @@ def add_decoder_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--steps", type=int, help="diffusion steps of the decoder")
     p.add_argument("--device", help="torch device (default: cuda when available, else cpu)")
     p.add_argument("--seed", type=int, help="seed of stochastic decoders")
-    p.add_argument("--kappa", type=float, help="nc: noise scale, 0 = deterministic (default)")
+    p.add_argument("--kappa", type=float, help="nc, cdc: fresh noise per step, 0 = deterministic (default)")
     p.add_argument("--guidance", type=float, help="nc: latent-consistency guidance step (default 0: off)")
+    p.add_argument("--gamma", type=float, help="cdc: scale of the starting noise (default 0.8)")
+
+
+def decoder_options(args: argparse.Namespace) -> dict:
+    """The options ``add_decoder_arguments`` defines, as keyword arguments of ``ncd.decode``."""
+    names = ("decoder", "steps", "device", "seed", "kappa", "guidance", "gamma")
+    return {name: getattr(args, name) for name in names if getattr(args, name) is not None}
 
 
 def build_parser() -> argparse.ArgumentParser:

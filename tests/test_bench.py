@@ -261,3 +261,21 @@ def test_cli_runs_and_reports_bad_input(sample_dir, tmp_path, capsys):
     assert "not found" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         parser.parse_args([str(sample_dir), "--steps", "two"])
+
+
+def test_decoder_specs_and_per_decoder_steps():
+    from ncdiff_plugin.bench.cli import _decoder_list, _steps, steps_by_decoder
+    from ncdiff_plugin.bench.learned import ncd_entry, parse_decoder
+
+    assert _decoder_list("base,nc[freq_filter=0;guidance=0.05],cdc") == ["base", "nc[freq_filter=0;guidance=0.05]", "cdc"]
+    assert parse_decoder("nc[freq_filter=0;guidance=0.05;x=on]") == ("nc", {"freq_filter": 0, "guidance": 0.05, "x": "on"})
+    for bad in ("nc[", "nc[guidance]", "n c"):
+        with pytest.raises(ValueError):
+            parse_decoder(bad)
+    assert steps_by_decoder([_steps("1,2")]) == [1, 2]
+    assert steps_by_decoder([_steps("nc=1,2,4"), _steps("cdc=4,17")]) == {"nc": [1, 2, 4], "cdc": [4, 17]}
+    with pytest.raises(ValueError):
+        steps_by_decoder([_steps("1"), _steps("nc=2")])
+    entry = ncd_entry([50], decoders=["base", "nc", "nc[freq_filter=0]", "cdc"], steps={"nc": [1, 2], "cdc": [4]})
+    assert [v.label for v in entry.variants] == ["base", "nc K=1", "nc K=2", "nc[freq_filter=0] K=1",
+                                                 "nc[freq_filter=0] K=2", "cdc K=4"]

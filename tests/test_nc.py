@@ -33,14 +33,14 @@ def test_schedule_ends():
 @pytest.mark.parametrize("kappa", [0.0, 0.1])
 def test_sampler_with_oracle_denoiser_lands_on_the_image(steps, kappa):
     x0, xb = torch.rand(1, 3, 8, 8), torch.rand(1, 3, 8, 8)
-    out = sample_nc(lambda x, t: x0, xb, timesteps(steps), eta=lambda t: eta(t, 1.5), kappa=kappa,
+    out = sample_nc(lambda x, t: x0, xb, timesteps(steps), schedule=lambda t: eta(t, 1.5), kappa=kappa,
                     generator=torch.Generator().manual_seed(0))
     assert torch.allclose(out, x0)
 
 
 def test_sampler_with_identity_denoiser_stays_at_x_base():
     xb = torch.rand(1, 3, 8, 8)
-    out = sample_nc(lambda x, t: x, xb, timesteps(4), eta=lambda t: eta(t, 1.5))
+    out = sample_nc(lambda x, t: x, xb, timesteps(4), schedule=lambda t: eta(t, 1.5))
     assert torch.equal(out, xb)
 
 
@@ -149,4 +149,4 @@ def test_nc_refuses_weights_of_another_base(nc_codec, tmp_path):
     save_file(load_file(str(other)), str(other), metadata=meta)
     codec = LearnedCodec(nc_codec.weights_path, str(other))
     with pytest.raises(ncd.WeightsMismatchError, match="other base weights"):
-        codec._load_nc()
+        codec._load_unet("nc")

@@ -8,7 +8,7 @@ prints ``ncd: error: ...`` and exits with status 1.
 import argparse
 import json
 
-from ncdiff_plugin.cli import add_decoder_arguments
+from ncdiff_plugin.cli import add_decoder_arguments, decoder_options
 
 
 def _positive(text: str) -> int:
@@ -63,9 +63,8 @@ def _cmd_keyframes(args) -> int:
 def _cmd_restore(args) -> int:
     from .restore import restore_frames
 
-    result = restore_frames(args.input, args.output, video_codec=args.codec, decoder=args.decoder, steps=args.steps,
-                            device=args.device, seed=args.seed, batch=args.batch, progress=_progress(args),
-                            overwrite=args.force, kappa=args.kappa, guidance=args.guidance)
+    result = restore_frames(args.input, args.output, video_codec=args.codec, batch=args.batch,
+                            progress=_progress(args), overwrite=args.force, **decoder_options(args))
     n = result.frame_count
     target = f"{result.video_codec} video" if result.kind == "video" else "PNG files"
     rate = n / result.total_seconds if result.total_seconds > 0 else 0.0

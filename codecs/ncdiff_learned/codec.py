@@ -9,7 +9,7 @@ from PIL import Image
 from ncdiff_plugin.codec import Codec
 from ncdiff_plugin.errors import CorruptFileError, ImageTooLargeError, InvalidOptionError, WeightsMismatchError
 
-from .weights import BASE_WEIGHTS, NC_WEIGHTS
+from .weights import BASE_WEIGHTS, CDC_WEIGHTS, NC_WEIGHTS
 
 
 class LearnedCodec(Codec):
@@ -25,19 +25,23 @@ class LearnedCodec(Codec):
     #: An rANS stream starts with the coder's 8-byte state.
     MIN_STREAM_BYTES = 8
 
-    def __init__(self, weights_path: str = BASE_WEIGHTS, nc_weights_path: str = NC_WEIGHTS):
+    def __init__(self, weights_path: str = BASE_WEIGHTS, nc_weights_path: str = NC_WEIGHTS,
+                 cdc_weights_path: str = CDC_WEIGHTS):
         self.weights_path = weights_path
         self.nc_weights_path = nc_weights_path
+        self.cdc_weights_path = cdc_weights_path
         self._lock = threading.RLock()
         self._model = None
         self._metadata = None
         self._digest = None
-        self._nc = None
+        self._unets = {}
 
     @property
     def decoders(self):
-        """"base" always; "nc" when its weights are installed."""
-        return ("base", "nc") if os.path.exists(self.nc_weights_path) else ("base",)
+        """"base" always; "nc" and "cdc" when their weights are installed."""
+        extra = tuple(name for name, path in (("nc", self.nc_weights_path), ("cdc", self.cdc_weights_path))
+                      if os.path.exists(path))
+        return ("base",) + extra
 
     def unavailable_reason(self):
         for module in ("torch", "compressai", "safetensors"):
@@ -130,26 +134,35 @@ class LearnedCodec(Codec):
         symbols = (model.M * yh * (yw // 2), model.M * yh * (yw - yw // 2), model.N * zh * zw)
         return [p + bytes(16 * len(p) + 8 * n + 64) for p, n in zip(payloads, symbols)]
 
-    def _load_nc(self):
+    def _load_unet(self, decoder: str):
+        """(U-Net, metadata) of a diffusion decoder, checked against the installed base weights."""
         with self._lock:
-            if self._nc is None:
-                from .weights import load_nc
+            if decoder not in self._unets:
+                from . import weights
 
                 base_digest = self.model_info()[1]
-                unet, metadata, _ = load_nc(self.nc_weights_path)
+                path = getattr(self, f"{decoder}_weights_path")
+                unet, metadata, _ = getattr(weights, f"load_{decoder}")(path)
                 if metadata.get("base_sha256") != base_digest.hex():
                     raise WeightsMismatchError(
-                        f"the installed nc decoder {metadata.get('model_id')!r} was trained for other base weights"
+                        f"the installed {decoder} decoder {metadata.get('model_id')!r} was trained for other base weights"
                     )
-                self._nc = (unet, metadata)
-            return self._nc
+                self._unets[decoder] = (unet, metadata)
+            return self._unets[decoder]
 
     def decode(self, payloads, header, **options):
         return self.decode_batch([payloads], header, **options)[0]
 
     def decode_batch(self, frames, header, decoder=None, steps=None, device=None, seed=None,
-                     kappa=None, guidance=0.0, batch=8, **options):
-        """Entropy-decodes each frame's latent, then synthesises (and restores) in batches."""
+                     kappa=None, guidance=0.0, gamma=None, freq_filter=True, batch=8, **options):
+        """Entropy-decodes each frame's latent, then synthesises (and restores) in batches.
+
+        ``decoder``: "base", "nc" or "cdc"; ``steps`` of the diffusion decoders;
+        ``kappa``: fresh noise per step (nc: the noise-constrained path's scale,
+        cdc: DDIM's eta; 0 = deterministic); ``guidance`` (nc): latent-consistency
+        step; ``gamma`` (cdc): scale of the starting noise; ``freq_filter`` (nc):
+        False bypasses the trained frequency filters (for the ablation).
+        """
         import numpy as np
         import torch
 
@@ -166,25 +179,25 @@ class LearnedCodec(Codec):
                 model = self._load()
                 if decoder == "base":
                     x = model.synthesize(y_hat, header.height, header.width)
+                elif decoder == "nc":
+                    x = self._restore_nc(model, y_hat, header, dev, steps, seed, kappa, guidance, freq_filter)
                 else:
-                    x = self._restore_nc(model, y_hat, header, dev, steps, seed, kappa, guidance)
+                    x = self._restore_cdc(model, y_hat, header, dev, steps, seed, kappa, gamma)
             for frame in x:
                 arr = (frame.permute(1, 2, 0).cpu().numpy() * 255.0 + 0.5).astype(np.uint8)
                 img = Image.fromarray(arr, "RGB")
                 images.append(img.convert("L") if header.mode in ("L", "LA") else img)
         return images
 
-    def _restore_nc(self, model, y_hat, header, dev, steps, seed, kappa, guidance):
+    def _restore_nc(self, model, y_hat, header, dev, steps, seed, kappa, guidance, freq_filter):
         import torch
 
         from .diffusion.guidance import latent_consistency_guide
         from .diffusion.nc import DEFAULT_STEPS, MAX_STEPS, nc_restore
         from .rate import level_for_quality
 
-        steps = DEFAULT_STEPS if steps is None else int(steps)
-        if not 1 <= steps <= MAX_STEPS:
-            raise InvalidOptionError(f"steps must be in 1..{MAX_STEPS}, got {steps}")
-        unet, metadata = self._load_nc()
+        steps = _steps(steps, DEFAULT_STEPS, MAX_STEPS)
+        unet, metadata = self._load_unet("nc")
         unet.to(dev)
         kappa = 0.0 if kappa is None else float(kappa)
         generator = torch.Generator(dev).manual_seed(0 if seed is None else int(seed))
@@ -195,8 +208,36 @@ class LearnedCodec(Codec):
         with torch.no_grad():
             x_base = model.g_s(y_hat).clamp_(0, 1)
             x = nc_restore(unet, y_hat, x_base, level_for_quality(header.quality), steps=steps,
-                           power=float(metadata["eta_power"]), kappa=kappa, generator=generator, guide=guide)
+                           power=float(metadata["eta_power"]), kappa=kappa, generator=generator, guide=guide,
+                           freq_filter=bool(freq_filter))
         return x[..., : header.height, : header.width]
+
+    def _restore_cdc(self, model, y_hat, header, dev, steps, seed, kappa, gamma):
+        import torch
+
+        from .diffusion.cdc import DEFAULT_GAMMA, DEFAULT_STEPS, MAX_STEPS, cdc_restore
+        from .rate import level_for_quality
+
+        steps = _steps(steps, DEFAULT_STEPS, MAX_STEPS)
+        gamma = DEFAULT_GAMMA if gamma is None else float(gamma)
+        if not 0.0 <= gamma <= 2.0:
+            raise InvalidOptionError(f"gamma (the starting noise scale) must be in 0..2, got {gamma}")
+        unet, _ = self._load_unet("cdc")
+        unet.to(dev)
+        generator = torch.Generator(dev).manual_seed(0 if seed is None else int(seed))
+        with torch.no_grad():
+            features, _ = model.synthesis_features(y_hat)
+            x = cdc_restore(unet, features, (y_hat.shape[0], 3, *(16 * n for n in y_hat.shape[-2:])),
+                            level_for_quality(header.quality), steps=steps, gamma=gamma,
+                            kappa=0.0 if kappa is None else float(kappa), generator=generator)
+        return x[..., : header.height, : header.width]
+
+
+def _steps(steps, default: int, largest: int) -> int:
+    steps = default if steps is None else int(steps)
+    if not 1 <= steps <= largest:
+        raise InvalidOptionError(f"steps must be in 1..{largest}, got {steps}")
+    return steps
 
 
 CODEC = LearnedCodec()

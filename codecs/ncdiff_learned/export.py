@@ -9,7 +9,7 @@ from safetensors.torch import save_file
 
 from .models import GainedCheckerboardHyperprior
 from .training.checkpoint import load_checkpoint
-from .weights import BASE_WEIGHTS, NC_WEIGHTS, read_weights
+from .weights import BASE_WEIGHTS, CDC_WEIGHTS, NC_WEIGHTS, read_weights
 
 
 def _config(ckpt_path: str) -> dict:
@@ -78,24 +78,38 @@ def _card(path, fields):
         f.write("\n")
 
 
+def _export_unet(ckpt_path, out_path, unet, name, description, data, metadata, recipe_keys) -> str:
+    """fp16 weights of a diffusion decoder's U-Net, tied to the base weights it was trained on."""
+    config = _config(ckpt_path)
+    meta = _load(ckpt_path, unet)
+    tensors = {k: v.half().contiguous() for k, v in unet.state_dict().items()}
+    model_id = f"{name}-" + datetime.date.today().strftime("%Y%m%d") + f"-s{meta['step']}"
+    metadata = {"model_id": model_id, "unet": json.dumps(unet.config), "base_sha256": config["base_sha256"],
+                **{k: str(v) for k, v in metadata.items()}}
+    digest = _save(tensors, out_path, metadata)
+    _card(out_path, {
+        "model_id": model_id, "architecture": f"{description} " + json.dumps(unet.config),
+        "parameters": sum(p.numel() for p in unet.parameters()), "file_bytes": os.path.getsize(out_path),
+        "sha256": digest.hex(), "base_sha256": config["base_sha256"], "data": data or config.get("data", ""),
+        "steps": meta["step"], "device": meta.get("device", ""), "wall_time_s": round(meta.get("wall_s", 0.0)),
+        "recipe": {k: config.get(k) for k in ("recipe", "crop", "batch", "lr", "steps", "time_limit", "bf16") + recipe_keys},
+        "kodak": None,
+    })
+    return out_path
+
+
 def export_nc(ckpt_path: str, out_path: str = NC_WEIGHTS, data: str = "") -> str:
-    """fp16 weights of the NC-Diffusion U-Net, tied to the base weights it was trained on."""
     from .diffusion.unet import NCUNet
 
     config = _config(ckpt_path)
     unet = NCUNet(freq_filter=not config.get("no_freq_filter", False))
-    meta = _load(ckpt_path, unet)
-    tensors = {k: v.half().contiguous() for k, v in unet.state_dict().items()}
-    model_id = "nc-" + datetime.date.today().strftime("%Y%m%d") + f"-s{meta['step']}"
-    metadata = {"model_id": model_id, "unet": json.dumps(unet.config), "base_sha256": config["base_sha256"],
-                "eta_power": str(config["eta_power"]), "kappa": str(config["kappa"])}
-    digest = _save(tensors, out_path, metadata)
-    _card(out_path, {
-        "model_id": model_id, "architecture": "NC-Diffusion x0-predicting U-Net " + json.dumps(unet.config),
-        "parameters": sum(p.numel() for p in unet.parameters()), "file_bytes": os.path.getsize(out_path),
-        "sha256": digest.hex(), "base_sha256": config["base_sha256"], "data": data or config.get("data", ""),
-        "steps": meta["step"], "device": meta.get("device", ""), "wall_time_s": round(meta.get("wall_s", 0.0)),
-        "recipe": {k: config.get(k) for k in ("recipe", "crop", "batch", "lr", "kappa", "eta_power", "steps", "bf16")},
-        "kodak": None,
-    })
-    return out_path
+    return _export_unet(ckpt_path, out_path, unet, "nc", "NC-Diffusion x0-predicting U-Net", data,
+                        {"eta_power": config["eta_power"], "kappa": config["kappa"]}, ("kappa", "eta_power"))
+
+
+def export_cdc(ckpt_path: str, out_path: str = CDC_WEIGHTS, data: str = "") -> str:
+    from .diffusion.cdc_unet import CDCUNet
+
+    config = _config(ckpt_path)
+    return _export_unet(ckpt_path, out_path, CDCUNet(), "cdc", "CDC latent-conditioned x0-predicting U-Net", data,
+                        {"snr_gamma": config.get("snr_gamma", 5.0)}, ("snr_gamma",))

@@ -25,6 +25,39 @@ def _comma_list(convert: Callable = str) -> Callable[[str], List]:
     return parse
 
 
+def _decoder_list(text: str) -> List[str]:
+    """Comma-separated decoders; commas inside [options] do not split."""
+    items, depth, current = [], 0, ""
+    for ch in text:
+        depth += (ch == "[") - (ch == "]")
+        if ch == "," and depth == 0:
+            items.append(current.strip())
+            current = ""
+        else:
+            current += ch
+    items = [i for i in items + [current.strip()] if i]
+    if not items:
+        raise argparse.ArgumentTypeError("empty list")
+    return items
+
+
+def _steps(text: str):
+    """``K,K`` for every diffusion decoder, or ``NAME=K,K`` for one."""
+    name, sep, counts = text.rpartition("=")
+    return (name.strip() if sep else None, _comma_list(int)(counts))
+
+
+def steps_by_decoder(values):
+    """The ``--steps`` values as None, one list for every decoder, or a {name: list} mapping."""
+    if not values:
+        return None
+    if all(name is None for name, _ in values):
+        return [k for _, counts in values for k in counts]
+    if any(name is None for name, _ in values):
+        raise ValueError("--steps: give either K,K for every decoder or NAME=K,K for each, not both")
+    return {name: counts for name, counts in values}
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("data_dir", metavar="DATA_DIR", help="folder of .png/.jpg test images (e.g. Kodak)")
     parser.add_argument("--codecs", type=_comma_list(), default=["ncd", "jpeg", "webp", "avif"],
@@ -33,10 +66,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--qualities", type=_comma_list(int), default=[5, 15, 30, 50, 75, 95],
                         help="ncd quality points, 1-100; classical codecs use their own grids spanning "
                              "~0.1-2 bpp (default: 5,15,30,50,75,95)")
-    parser.add_argument("--decoder", type=_comma_list(), default=["base"],
-                        help="ncd decoders to measure from the same files: base, nc, cdc (default: base)")
-    parser.add_argument("--steps", type=_comma_list(int), default=None, metavar="K[,K...]",
-                        help="step counts for the nc/cdc decoders, one curve each (default: the decoder's)")
+    parser.add_argument("--decoder", type=_decoder_list, default=["base"],
+                        help="ncd decoders to measure from the same files: base, nc, cdc; a decoder may "
+                             "carry decode options for an ablation, e.g. nc[freq_filter=0;guidance=0.05] "
+                             "(default: base)")
+    parser.add_argument("--steps", type=_steps, action="append", default=None, metavar="[NAME=]K[,K...]",
+                        help="step counts of the nc/cdc decoders, one curve each; NAME=K,K for one decoder, "
+                             "repeatable, e.g. --steps nc=1,2,4 --steps cdc=4,17,65 (default: the decoder's)")
     parser.add_argument("--anchors", default=AUTO, metavar="DIR",
                         help="folder of published curves (CompressAI JSON); 'auto' looks for "
                              "<root>/anchors/<name> beside <root>/data/<name>; 'none' disables (default: auto)")
@@ -65,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         result = run_bench(
             args.data_dir, codecs=args.codecs, ncd_qualities=args.qualities, decoders=args.decoder,
-            ncd_steps=args.steps, anchors_dir=anchors_dir, out_dir=args.out, limit=args.limit,
+            ncd_steps=steps_by_decoder(args.steps), anchors_dir=anchors_dir, out_dir=args.out, limit=args.limit,
             crop=args.crop, device=args.device, metrics=args.metrics, progress=not args.no_progress,
         )
     except (FileNotFoundError, ValueError) as exc:  # bad arguments or inputs

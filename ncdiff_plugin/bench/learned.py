@@ -2,12 +2,39 @@
 
 from __future__ import annotations
 
-from typing import Optional, Sequence
+import re
+from typing import Dict, Mapping, Optional, Sequence, Tuple, Union
 
 from .entry import BenchEntry, DecodeVariant
 
 # Decoders that walk a number of diffusion steps; ``base`` is a single synthesis pass.
 STEPPED_DECODERS = ("nc", "cdc")
+
+_SPEC = re.compile(r"^(?P<name>[A-Za-z0-9_-]+)(?:\[(?P<options>[^\]]*)\])?$")
+
+
+def _value(text: str):
+    for convert in (int, float):
+        try:
+            return convert(text)
+        except ValueError:
+            pass
+    return text
+
+
+def parse_decoder(spec: str) -> Tuple[str, Dict[str, object]]:
+    """``"nc[guidance=0.05;freq_filter=0]"`` -> ``("nc", {"guidance": 0.05, "freq_filter": 0})``:
+    a decoder and the extra ``ncd.decode`` options of one bench curve (for ablations)."""
+    match = _SPEC.match(spec.strip())
+    if not match:
+        raise ValueError(f"bad decoder spec {spec!r}: expected NAME or NAME[key=value;...]")
+    options = {}
+    for item in filter(None, (match["options"] or "").split(";")):
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"bad decoder option {item!r} in {spec!r}: expected key=value")
+        options[key.strip()] = _value(value.strip())
+    return match["name"], options
 
 
 def ncd_entry(
@@ -15,31 +42,35 @@ def ncd_entry(
     *,
     codec: str = "learned",
     decoders: Sequence[str] = ("base",),
-    steps: Optional[Sequence[int]] = None,
+    steps: Union[None, Sequence[int], Mapping[str, Sequence[int]]] = None,
     device: Optional[str] = None,
 ) -> BenchEntry:
     """Bench entry ``ncd`` (``codec="learned"``) or ``ncd-<codec>`` (e.g. ``ncd-jpeg``, the
     container's JPEG fallback).
 
     Each decoder gets one variant, or one per step count in ``steps`` for the diffusion
-    decoders (``steps=None`` leaves the count to the decoder's default). ``device`` is passed
-    to ``ncd.decode``; None lets the package choose and is recorded as ``"auto"``.
+    decoders (``steps=None`` leaves the count to the decoder's default; a mapping gives each
+    decoder name its own counts). A decoder may carry options, ``"nc[freq_filter=0]"`` (see
+    ``parse_decoder``). ``device`` is passed to ``ncd.decode``; None lets the package choose and
+    is recorded as ``"auto"``.
     """
     import ncdiff_plugin as ncd  # lazy: the bench must import without the codec's dependencies
 
     def encode(img, quality: int) -> bytes:
         return ncd.encode(img, quality=int(quality), codec=codec)
 
-    def decoder_for(decoder: str, k: Optional[int]):
+    def decoder_for(name: str, options: dict, k: Optional[int]):
         def decode(data: bytes):
-            return ncd.decode(data, decoder=decoder, steps=k, device=device).convert("RGB")
+            return ncd.decode(data, decoder=name, steps=k, device=device, **options).convert("RGB")
 
         return decode
 
     variants = []
     for decoder in decoders:
-        step_counts = steps if (steps and decoder in STEPPED_DECODERS) else [None]
+        name, options = parse_decoder(decoder)
+        counts = steps.get(name) if isinstance(steps, Mapping) else steps
+        step_counts = counts if (counts and name in STEPPED_DECODERS) else [None]
         for k in step_counts:
-            variants.append(DecodeVariant(decoder, k, device or "auto", decoder_for(decoder, k)))
+            variants.append(DecodeVariant(decoder, k, device or "auto", decoder_for(name, options, k)))
     name = "ncd" if codec == "learned" else f"ncd-{codec}"
     return BenchEntry(name=name, encode=encode, variants=tuple(variants), qualities=tuple(qualities))

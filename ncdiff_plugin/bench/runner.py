@@ -9,7 +9,7 @@ import warnings
 from collections import defaultdict
 from dataclasses import replace
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Union
+from typing import Dict, List, Mapping, Optional, Sequence, Union
 
 import numpy as np
 from tqdm import tqdm
@@ -156,7 +156,7 @@ def run_bench(
     codecs: Sequence[str] = ("ncd", "jpeg", "webp", "avif"),
     ncd_qualities: Sequence[int] = DEFAULT_NCD_QUALITIES,
     decoders: Sequence[str] = ("base",),
-    ncd_steps: Optional[Sequence[int]] = None,
+    ncd_steps: Union[None, Sequence[int], Mapping[str, Sequence[int]]] = None,
     anchors_dir: Union[str, Path, None] = None,
     out_dir: Union[str, Path] = "bench-out",
     limit: Optional[int] = None,
@@ -215,7 +215,8 @@ def run_bench(
     result = {
         "settings": {
             "data_dir": str(data_dir), "codecs": list(codecs), "ncd_qualities": list(ncd_qualities),
-            "decoders": list(decoders), "ncd_steps": None if ncd_steps is None else list(ncd_steps),
+            "decoders": list(decoders), "ncd_steps": None if ncd_steps is None else (
+                dict(ncd_steps) if isinstance(ncd_steps, Mapping) else list(ncd_steps)),
             "anchors_dir": None if anchors_dir is None else str(anchors_dir), "limit": limit,
             "crop": crop, "device": device, "metrics": metric_names,
             "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),

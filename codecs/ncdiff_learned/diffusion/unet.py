@@ -72,11 +72,12 @@ class NCUNet(nn.Module):
             self.filter1 = AdaptiveFrequencyFilter(c1, emb_dim, bands)
         self.freq_filter = freq_filter
 
-    def _skip(self, name, h, emb):
-        return getattr(self, name)(h, emb) if self.freq_filter else h
+    def _skip(self, name, h, emb, filtered):
+        return getattr(self, name)(h, emb) if self.freq_filter and filtered else h
 
-    def forward(self, x_t, x_base, y_hat, t, level):
-        """All spatial inputs padded to a multiple of 16 x the latent stride; t, level: (B,)."""
+    def forward(self, x_t, x_base, y_hat, t, level, freq_filter: bool = True):
+        """All spatial inputs padded to a multiple of 16 x the latent stride; t, level: (B,).
+        ``freq_filter=False`` bypasses the frequency filters of a model that has them."""
         emb = self.emb(torch.cat([sinusoidal(t * 1000, 64), sinusoidal(level * 100, 64)], dim=1))
         h = self.stem(F.pixel_unshuffle(torch.cat([x_t, x_base], dim=1) * 2 - 1, 2))
         s0 = self.enc0(h, emb)
@@ -85,6 +86,6 @@ class NCUNet(nn.Module):
         m = self.mid(self.down1(s1) + lat8, emb)
         m = self.mid2(m, emb)
         u1 = self.up1(m) + self.lat4(lat8)
-        u1 = self.dec1(torch.cat([u1, self._skip("filter1", s1, emb)], dim=1), emb)
-        u0 = self.dec0(torch.cat([self.up0(u1), self._skip("filter0", s0, emb)], dim=1), emb)
+        u1 = self.dec1(torch.cat([u1, self._skip("filter1", s1, emb, freq_filter)], dim=1), emb)
+        u0 = self.dec0(torch.cat([self.up0(u1), self._skip("filter0", s0, emb, freq_filter)], dim=1), emb)
         return x_t + F.pixel_shuffle(self.out(F.silu(u0)), 2) / 2

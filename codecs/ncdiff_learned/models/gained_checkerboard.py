@@ -144,6 +144,17 @@ class GainedCheckerboardHyperprior(CompressionModel):
         )
         return out["y_hat"]
 
+    def synthesis_features(self, y_hat: torch.Tensor):
+        """The synthesis transform's activations at 1/8, 1/4 and 1/2 resolution
+        (after each inverse GDN), and its output x_base in [0, 1]: the
+        multi-scale latent features the CDC decoder is conditioned on."""
+        features, h = [], y_hat
+        for layer in self.g_s:
+            h = layer(h)
+            if isinstance(layer, GDN):
+                features.append(h)
+        return features, h.clamp(0, 1)
+
     @torch.no_grad()
     def synthesize(self, y_hat: torch.Tensor, height: int, width: int) -> torch.Tensor:
         """Fast fidelity reconstruction x_base in [0, 1], cropped to the image size."""

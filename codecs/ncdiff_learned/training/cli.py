@@ -6,7 +6,8 @@ from .recipes import RECIPES
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("model", choices=["base", "nc"], help="which model to train (nc needs the shipped base weights)")
+    parser.add_argument("model", choices=["base", "nc", "cdc"],
+                        help="which model to train (nc and cdc need the shipped base weights)")
     parser.add_argument("--data", required=True, help="folder of training photos (searched recursively)")
     parser.add_argument("--recipe", choices=sorted(RECIPES), default="cpu", help="defaults for the machine (default: cpu)")
     parser.add_argument("--workdir", help="checkpoints and logs (default: runs/MODEL)")
@@ -30,6 +31,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     nc.add_argument("--kappa", type=float, default=0.05, help="noise scale of the stochastic path (default 0.05)")
     nc.add_argument("--eta-power", type=float, default=1.5, help="eta(t) = t**power (default 1.5)")
     nc.add_argument("--no-freq-filter", action="store_true", help="ablation: plain skip connections")
+    cdc = parser.add_argument_group("cdc decoder")
+    cdc.add_argument("--snr-gamma", type=float, default=5.0, help="min-SNR weighting cap (default 5)")
 
 
 def resolve(args: argparse.Namespace) -> argparse.Namespace:

@@ -30,16 +30,19 @@ def train_loop(args, name: str, model: torch.nn.Module, optimizers: dict, step_f
     os.makedirs(args.workdir, exist_ok=True)
     ckpt_path = os.path.join(args.workdir, f"{name}.ckpt.safetensors")
     log_path = os.path.join(args.workdir, f"{name}.log.jsonl")
-    meta = {"step": 0, "wall_s": 0.0, "config": vars(args).copy()}
+    # The settings as JSON: the ncd CLI also stores its handler function in args.
+    config = {k: v for k, v in vars(args).items() if not callable(v)}
+    meta = {"step": 0, "wall_s": 0.0, "config": config}
     if os.path.exists(ckpt_path) and not args.restart:
         meta = load_checkpoint(ckpt_path, model, optimizers)
-        meta["config"] = vars(args).copy()  # the latest invocation's settings
+        meta["config"] = config  # the latest invocation's settings
         print(f"resumed from {ckpt_path} at step {meta['step']}")
     sampler = CropSampler(args.data, args.crop, scale=args.scale, seed=args.seed + meta["step"], progress=tqdm)
 
     step, wall_before, started = meta["step"], meta["wall_s"], time.time()
     last_ckpt = time.time()
-    sums, count = {}, 0
+    # Per-metric sums and counts: a step may report NaN for a metric it had no sample for.
+    sums, counts = {}, {}
     bar = tqdm(total=args.steps, initial=step, desc=f"train {name}", dynamic_ncols=True)
 
     def checkpoint():
@@ -59,17 +62,18 @@ def train_loop(args, name: str, model: torch.nn.Module, optimizers: dict, step_f
             x = torch.from_numpy(sampler.batch(args.batch)).to(device)
             x = x.permute(0, 3, 1, 2).float().div_(255.0)
             for key, value in step_fn(x, lr).items():
-                sums[key] = sums.get(key, 0.0) + value
-            count += 1
+                if value == value:
+                    sums[key] = sums.get(key, 0.0) + value
+                    counts[key] = counts.get(key, 0) + 1
             step += 1
             bar.update(1)
             if step % args.log_every == 0 or step == args.steps:
-                row = {k: round(v / count, 4) for k, v in sums.items()}
+                row = {k: round(v / counts[k], 4) for k, v in sums.items()}
                 row.update(step=step, lr=lr, wall_s=round(wall_before + time.time() - started, 1))
                 log.write(json.dumps(row) + "\n")
                 log.flush()
                 bar.set_postfix({k: row[k] for k in list(sums)[:3]})
-                sums, count = {}, 0
+                sums, counts = {}, {}
             if time.time() - last_ckpt >= args.checkpoint_every:
                 checkpoint()
                 last_ckpt = time.time()
