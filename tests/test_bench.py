@@ -279,3 +279,48 @@ def test_decoder_specs_and_per_decoder_steps():
     entry = ncd_entry([50], decoders=["base", "nc", "nc[freq_filter=0]", "cdc"], steps={"nc": [1, 2], "cdc": [4]})
     assert [v.label for v in entry.variants] == ["base", "nc K=1", "nc K=2", "nc[freq_filter=0] K=1",
                                                  "nc[freq_filter=0] K=2", "cdc K=4"]
+
+
+@pytest.fixture(scope="module")
+def random_backbones(tmp_path_factory):
+    """LPIPS and FID weights files of randomly initialised networks: the code path of the
+    pretrained ones, which cannot be downloaded here."""
+    torch = pytest.importorskip("torch")
+    torchvision = pytest.importorskip("torchvision")
+    from safetensors.torch import save_file
+
+    torch.manual_seed(0)
+    folder = tmp_path_factory.mktemp("backbones")
+    vgg = torchvision.models.vgg16(weights=None).features
+    lpips = {f"features.{k}": v for k, v in vgg.state_dict().items()}
+    for i, c in enumerate((64, 128, 256, 512, 512)):
+        lpips[f"lin.{i}"] = torch.rand(1, c, 1, 1)
+    save_file(lpips, str(folder / "lpips.safetensors"))
+    inception = torchvision.models.inception_v3(weights=None, num_classes=1008, aux_logits=False, init_weights=False)
+    save_file({k: v.contiguous() for k, v in inception.state_dict().items()}, str(folder / "fid.safetensors"))
+    return str(folder / "lpips.safetensors"), str(folder / "fid.safetensors")
+
+
+def test_lpips_and_fid_from_weights_files(random_backbones, sample_dir, tmp_path):
+    from ncdiff_plugin.bench.backbones import frechet_distance, load_lpips
+
+    lpips_path, fid_path = random_backbones
+    lpips = load_lpips(lpips_path)
+    img = np.asarray(Image.open(os.path.join(SAMPLES, "kodim23-half.png")).convert("RGB"))[:64, :96]
+    noisy = np.clip(img + np.random.default_rng(0).normal(0, 20, img.shape), 0, 255).astype(np.uint8)
+    assert lpips(img, img) == pytest.approx(0.0, abs=1e-6) and lpips(img, noisy) > 0
+
+    rng = np.random.default_rng(1)
+    a = rng.normal(size=(300, 8))
+    assert frechet_distance(a, a) == pytest.approx(0.0, abs=1e-6)
+    assert frechet_distance(a, a + 1.0) == pytest.approx(8.0, rel=1e-6)  # mean shift of 1 in 8 dims
+
+    saved = run_bench(sample_dir, codecs=("jpeg",), crop=64, limit=1, out_dir=tmp_path / "o", progress=False,
+                      metrics=("psnr", "lpips", "fid"), lpips_weights=lpips_path, fid_weights=fid_path)
+    row = saved["rows"][0]
+    assert row["lpips"] >= 0 and "fid" in row and "not_computed" in saved["settings"]
+    assert saved["settings"]["not_computed"] == {}
+    with pytest.raises(ValueError, match="lpips-weights"):
+        run_bench(sample_dir, codecs=("jpeg",), crop=64, limit=1, out_dir=tmp_path / "p", metrics=("lpips",))
+    with pytest.raises(ValueError, match="not an LPIPS weights file"):
+        load_lpips(fid_path)

@@ -84,7 +84,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default=None, metavar="D",
                         help="torch device for the learned decoders, e.g. cpu, cuda (default: cuda if present)")
     parser.add_argument("--metrics", type=_comma_list(), default=["psnr", "ms_ssim"],
-                        help="psnr, ms_ssim, haarpsi, vif, gmsd, hf_energy_ratio (default: psnr,ms_ssim)")
+                        help="psnr, ms_ssim, haarpsi, vif, gmsd, hf_energy_ratio; lpips and fid with their "
+                             "weights files (default: psnr,ms_ssim)")
+    parser.add_argument("--lpips-weights", metavar="FILE",
+                        help="safetensors with VGG16 features.* and LPIPS lin.0..lin.4, for --metrics lpips")
+    parser.add_argument("--fid-weights", metavar="FILE",
+                        help="safetensors of the FID Inception network (pytorch-fid's), for --metrics fid")
     parser.add_argument("--no-progress", action="store_true", help="do not show a progress bar")
 
 
@@ -103,6 +108,7 @@ def run(args: argparse.Namespace) -> int:
             args.data_dir, codecs=args.codecs, ncd_qualities=args.qualities, decoders=args.decoder,
             ncd_steps=steps_by_decoder(args.steps), anchors_dir=anchors_dir, out_dir=args.out, limit=args.limit,
             crop=args.crop, device=args.device, metrics=args.metrics, progress=not args.no_progress,
+            lpips_weights=args.lpips_weights, fid_weights=args.fid_weights,
         )
     except (FileNotFoundError, ValueError) as exc:  # bad arguments or inputs
         print(f"ncd bench: error: {exc}", file=sys.stderr)

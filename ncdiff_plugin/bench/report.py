@@ -39,7 +39,7 @@ def format_table(headers: Sequence[str], rows: Iterable[Sequence[Any]], markdown
 def curves_table(curves: List[dict], metrics: Sequence[str]) -> str:
     """One line per averaged point: codec, decoder, quality, bpp, metrics, timings."""
     shown = ["psnr", "ms_ssim"] + [m for m in metrics if m not in ("psnr", "ms_ssim")]
-    titles = {"psnr": "PSNR", "ms_ssim": "MS-SSIM"}
+    titles = {"psnr": "PSNR", "ms_ssim": "MS-SSIM", "lpips": "LPIPS", "fid": "FID"}
     headers = ["codec", "decoder", "quality", "bpp"] + [titles.get(m, m) for m in shown] + ["enc s", "dec s"]
     rows = []
     for curve in curves:

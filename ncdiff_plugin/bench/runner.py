@@ -16,6 +16,7 @@ from tqdm import tqdm
 
 from . import metrics as metric_fns
 from .anchors import load_anchors
+from .backbones import BACKBONE_METRICS, BackboneMetrics
 from .classical import CLASSICAL_CODECS, classical_entry, default_qualities
 from .curve import Curve
 from .entry import BenchEntry
@@ -80,15 +81,20 @@ def _timed(fn, *args):
     return out, time.perf_counter() - start
 
 
-def _measure(entries, paths, crop, metric_names, progress) -> List[dict]:
-    """Per-image rows for every entry, variant and quality."""
+def _measure(entries, paths, crop, metric_names, progress, backbone=None) -> List[dict]:
+    """Per-image rows for every entry, variant and quality.
+
+    ``backbone`` (a ``BackboneMetrics``) adds LPIPS to each row and collects FID features."""
     rows = []
+    per_image = [m for m in metric_names if m in metric_fns.METRICS]
     total = len(paths) * sum(len(e.qualities) * len(e.variants) for e in entries)
     with tqdm(total=total, desc="bench", unit="decode", disable=not progress) as bar:
         for path in paths:
             image = load_image(path, crop)
             original = np.asarray(image)
             pixels = image.width * image.height
+            if backbone is not None:
+                backbone.add_original(original)
             for entry in entries:
                 for quality in entry.qualities:
                     bar.set_postfix_str(f"{path.name} {entry.name} q={quality}")
@@ -105,7 +111,10 @@ def _measure(entries, paths, crop, metric_names, progress) -> List[dict]:
                             "bpp": len(data) * 8 / pixels, "enc_s": enc_s, "dec_s": dec_s,
                             "device": variant.device,
                         }
-                        row.update(metric_fns.compute(original, np.asarray(decoded.convert("RGB")), metric_names))
+                        pixels_out = np.asarray(decoded.convert("RGB"))
+                        row.update(metric_fns.compute(original, pixels_out, per_image))
+                        if backbone is not None:
+                            row.update(backbone.measure(original, pixels_out, (entry.name, variant.label, quality)))
                         rows.append(row)
                         bar.update(1)
     return rows
@@ -164,6 +173,8 @@ def run_bench(
     device: Optional[str] = None,
     metrics: Sequence[str] = ("psnr", "ms_ssim"),
     progress: bool = True,
+    lpips_weights: Optional[str] = None,
+    fid_weights: Optional[str] = None,
 ) -> dict:
     """Benchmark ``codecs`` on the images of ``data_dir``; write results.json, rd.png, bdrate.md.
 
@@ -172,11 +183,14 @@ def run_bench(
     decoders run (default: CUDA if available, else CPU). A codec that cannot run here (no
     AVIF in this Pillow, no learned codec installed, missing weights) is skipped with a
     warning and listed under ``"skipped"``. PSNR is always measured (BD-rate needs it).
+    ``lpips`` and ``fid`` in ``metrics`` need ``lpips_weights`` / ``fid_weights`` files (see
+    ``backbones.py``): nothing is downloaded.
 
     Returns the same dict as results.json (with NaN/inf kept as floats) plus ``"files"``.
     """
     metric_names = ["psnr"] + [m for m in metrics if m != "psnr"]
-    metric_fns.check_names(metric_names)
+    backbone = BackboneMetrics.for_metrics(metric_names, lpips_weights, fid_weights)
+    metric_fns.check_names([m for m in metric_names if m not in BACKBONE_METRICS])
     paths = list_images(data_dir, limit)
     anchors = load_anchors(anchors_dir) if anchors_dir else []
     learned_device = resolve_device(device) if any(is_learned(c) for c in codecs) else device
@@ -197,7 +211,9 @@ def run_bench(
     if not entries:
         raise RuntimeError(f"no codec could run: {skipped}")
 
-    rows = _measure(entries, paths, crop, metric_names, progress)
+    rows = _measure(entries, paths, crop, metric_names, progress, backbone)
+    if backbone is not None:
+        backbone.finish(rows)
     curves = average_curves(rows, metric_names)
 
     # BD-rate: each learned curve against every classical curve of this run and every anchor.
@@ -219,6 +235,8 @@ def run_bench(
                 dict(ncd_steps) if isinstance(ncd_steps, Mapping) else list(ncd_steps)),
             "anchors_dir": None if anchors_dir is None else str(anchors_dir), "limit": limit,
             "crop": crop, "device": device, "metrics": metric_names,
+            "not_computed": {m: "no backbone weights given (the bench runs offline)"
+                             for m in BACKBONE_METRICS if m not in metric_names},
             "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
         },
         "machine": describe_machine(learned_device),
@@ -238,5 +256,7 @@ def run_bench(
     print(bd_table(bd) if bd else "(no BD-rate pairs)")
     for name, reason in skipped.items():
         print(f"skipped {name}: {reason}")
+    for name, reason in result["settings"]["not_computed"].items():
+        print(f"not computed: {name}: {reason}")
     result["files"] = {k: str(v) for k, v in files.items()}
     return result
