@@ -276,9 +276,11 @@ def test_decoder_specs_and_per_decoder_steps():
     assert steps_by_decoder([_steps("nc=1,2,4"), _steps("cdc=4,17")]) == {"nc": [1, 2, 4], "cdc": [4, 17]}
     with pytest.raises(ValueError):
         steps_by_decoder([_steps("1"), _steps("nc=2")])
-    entry = ncd_entry([50], decoders=["base", "nc", "nc[freq_filter=0]", "cdc"], steps={"nc": [1, 2], "cdc": [4]})
+    entry = ncd_entry([50], decoders=["base", "nc", "nc[freq_filter=0]", "nc[kappa=0.1]", "cdc"],
+                      steps={"nc": [1, 2], "nc[kappa=0.1]": [4], "cdc": [4]})
     assert [v.label for v in entry.variants] == ["base", "nc K=1", "nc K=2", "nc[freq_filter=0] K=1",
-                                                 "nc[freq_filter=0] K=2", "cdc K=4"]
+                                                 "nc[freq_filter=0] K=2", "nc[kappa=0.1] K=4", "cdc K=4"]
+    assert steps_by_decoder([_steps("nc[kappa=0.1]=4")]) == {"nc[kappa=0.1]": [4]}
 
 
 @pytest.fixture(scope="module")
@@ -324,3 +326,16 @@ def test_lpips_and_fid_from_weights_files(random_backbones, sample_dir, tmp_path
         run_bench(sample_dir, codecs=("jpeg",), crop=64, limit=1, out_dir=tmp_path / "p", metrics=("lpips",))
     with pytest.raises(ValueError, match="not an LPIPS weights file"):
         load_lpips(fid_path)
+
+
+def test_bench_decodes_the_same_files_with_every_learned_decoder(sample_dir, tmp_path):
+    pytest.importorskip("torch")
+    saved = run_bench(sample_dir, codecs=("ncd",), ncd_qualities=(15,), decoders=("base", "nc", "cdc"),
+                      ncd_steps={"nc": [1], "cdc": [2]}, crop=64, limit=1, out_dir=tmp_path / "o", progress=False,
+                      metrics=("psnr", "haarpsi", "hf_energy_ratio"), device="cpu")
+    assert not saved["skipped"]
+    rows = {r["variant"]: r for r in saved["rows"]}
+    assert set(rows) == {"base", "nc K=1", "cdc K=2"}
+    assert len({r["bytes"] for r in rows.values()}) == 1  # one bitstream, three decoders
+    for row in rows.values():
+        assert 15 < row["psnr"] < 60 and 0 < row["haarpsi"] <= 1 and row["hf_energy_ratio"] > 0

@@ -1,9 +1,8 @@
 """NC-Diffusion decoder: sampler, frequency filter, guidance, decoding invariants.
 
-No trained nc weights ship yet: the decoder tests export a freshly initialised
-U-Net through the real checkpoint / export path and use it with the shipped
-base codec.  At initialisation the U-Net's correction and every frequency
-filter are the identity, which the tests check.
+Two groups: invariants of a freshly initialised U-Net, exported through the real
+checkpoint / export path (at initialisation the U-Net's correction and every
+frequency filter are the identity), and the shipped, trained nc weights.
 """
 
 import numpy as np
@@ -150,3 +149,47 @@ def test_nc_refuses_weights_of_another_base(nc_codec, tmp_path):
     codec = LearnedCodec(nc_codec.weights_path, str(other))
     with pytest.raises(ncd.WeightsMismatchError, match="other base weights"):
         codec._load_unet("nc")
+
+
+# -- the shipped nc weights ------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def shipped_file(sample_rgb):
+    return ncd.encode(sample_rgb, quality=15, codec="learned")
+
+
+def test_shipped_nc_is_installed_and_tied_to_the_shipped_base():
+    from ncdiff_learned.codec import CODEC
+
+    assert "nc" in CODEC.decoders
+    unet, metadata = CODEC._load_unet("nc")
+    assert metadata["base_sha256"] == CODEC.model_info()[1].hex()
+    assert unet.freq_filter  # the shipped model has its frequency filters
+
+
+@pytest.mark.parametrize("steps", [1, 2, 4, 8])
+def test_shipped_nc_deterministic_mode(shipped_file, sample_rgb, steps):
+    from conftest import psnr
+
+    a = ncd.decode(shipped_file, decoder="nc", steps=steps)
+    b = ncd.decode(shipped_file, decoder="nc", steps=steps)
+    assert a.size == sample_rgb.size and a.mode == "RGB"
+    assert np.array_equal(np.asarray(a), np.asarray(b))
+    base = ncd.decode(shipped_file, decoder="base")
+    # A trained restoration: not the base image, and still near the original (a broken
+    # path, e.g. a wrong scale or a lost residual, costs far more than 2 dB).
+    assert not np.array_equal(np.asarray(a), np.asarray(base))
+    assert psnr(a, sample_rgb) > psnr(base, sample_rgb) - 2.0
+
+
+def test_shipped_nc_stochastic_mode_is_seeded(shipped_file):
+    a, b, c = (np.asarray(ncd.decode(shipped_file, decoder="nc", steps=4, kappa=0.05, seed=s)) for s in (7, 7, 8))
+    assert np.array_equal(a, b) and not np.array_equal(a, c)
+
+
+def test_shipped_nc_filter_bypass_and_guidance_change_the_result(shipped_file):
+    plain = np.asarray(ncd.decode(shipped_file, decoder="nc", steps=2))
+    bypass = np.asarray(ncd.decode(shipped_file, decoder="nc", steps=2, freq_filter=False))
+    guided = np.asarray(ncd.decode(shipped_file, decoder="nc", steps=2, guidance=0.01))
+    assert not np.array_equal(plain, bypass) and not np.array_equal(plain, guided)

@@ -42,7 +42,7 @@ def _decoder_list(text: str) -> List[str]:
 
 
 def _steps(text: str):
-    """``K,K`` for every diffusion decoder, or ``NAME=K,K`` for one."""
+    """``K,K`` for every diffusion decoder, or ``NAME=K,K`` for one (NAME may be a spec with options)."""
     name, sep, counts = text.rpartition("=")
     return (name.strip() if sep else None, _comma_list(int)(counts))
 

@@ -50,7 +50,7 @@ def ncd_entry(
 
     Each decoder gets one variant, or one per step count in ``steps`` for the diffusion
     decoders (``steps=None`` leaves the count to the decoder's default; a mapping gives each
-    decoder name its own counts). A decoder may carry options, ``"nc[freq_filter=0]"`` (see
+    decoder spec, or every spec of a decoder name, its own counts). A decoder may carry options, ``"nc[freq_filter=0]"`` (see
     ``parse_decoder``). ``device`` is passed to ``ncd.decode``; None lets the package choose and
     is recorded as ``"auto"``.
     """
@@ -68,7 +68,8 @@ def ncd_entry(
     variants = []
     for decoder in decoders:
         name, options = parse_decoder(decoder)
-        counts = steps.get(name) if isinstance(steps, Mapping) else steps
+        # A mapping's key is a decoder spec ("nc[kappa=0.05]") or, for all of that name, "nc".
+        counts = steps.get(decoder, steps.get(name)) if isinstance(steps, Mapping) else steps
         step_counts = counts if (counts and name in STEPPED_DECODERS) else [None]
         for k in step_counts:
             variants.append(DecodeVariant(decoder, k, device or "auto", decoder_for(name, options, k)))

@@ -13,7 +13,7 @@ import torch
 from ..diffusion.cdc_unet import CDCUNet
 from ..diffusion.schedule import cosine, min_snr_weight
 from ..rate import LEVELS
-from .loop import train_loop
+from .loop import apply_gradients, train_loop
 from .nc import load_frozen_base
 
 
@@ -46,10 +46,7 @@ def train(args) -> str:
             x0_hat = unet(x_t, features, t, level)
         mse = (x0_hat.float() - x0).pow(2).flatten(1).mean(1)
         loss = (min_snr_weight(t, args.snr_gamma) * mse).mean()
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(unet.parameters(), 1.0)
-        opt.step()
+        apply_gradients(opt, unet, loss)
         # PSNR (in [0, 1] units) of the one-step prediction from nearly pure noise, and of x_base.
         with torch.no_grad():
             psnr = lambda m: (-10 * torch.log10(m / 4 + 1e-10)).mean().item()

@@ -18,6 +18,15 @@ def device_name(device: torch.device, threads: int) -> str:
     return f"CPU ({platform.processor() or platform.machine()}, {threads} threads)"
 
 
+def apply_gradients(optimizer: torch.optim.Optimizer, model: torch.nn.Module, loss: torch.Tensor,
+                    clip: float = 1.0) -> None:
+    """One optimiser step on ``loss``, with the gradient norm clipped to ``clip``."""
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
+    optimizer.step()
+
+
 def train_loop(args, name: str, model: torch.nn.Module, optimizers: dict, step_fn, scheduled: str = "net") -> str:
     """Runs ``step_fn(x, lr) -> {metric: float}`` on random crop batches until
     ``args.steps`` or ``args.time_limit`` seconds; resumes from ``workdir``.

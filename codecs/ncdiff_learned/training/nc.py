@@ -12,7 +12,7 @@ from ..diffusion.unet import NCUNet
 from ..exact import ExactPath
 from ..rate import LEVELS
 from ..weights import BASE_WEIGHTS, load_model
-from .loop import train_loop
+from .loop import apply_gradients, train_loop
 
 # Share of samples trained at t = 1 exactly: the first step of every decode.
 T_ONE_SHARE = 0.25
@@ -60,10 +60,7 @@ def train(args) -> str:
             x0_hat = unet(x_t, x_base, y_hat, t, level)
         mse = (x0_hat.float() - x0).pow(2).flatten(1).mean(1)
         loss = mse.mean()
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(unet.parameters(), 1.0)
-        opt.step()
+        apply_gradients(opt, unet, loss)
         # PSNR of the prediction and of x_base on the samples at t = 1, where decoding starts.
         first = t == 1
         psnr = lambda m: (-10 * torch.log10(m[first].clamp_min(1e-10))).mean().item() if first.any() else float("nan")
