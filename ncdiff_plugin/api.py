@@ -246,8 +246,8 @@ def decode(data, *, frame: int = 0, decoder=None, steps=None, device=None, seed=
 
     ``decoder`` (learned files: ``"base"``, or ``"nc"`` / ``"cdc"`` when installed),
     ``steps``, ``device`` and ``seed`` choose how it is decoded; further decoder
-    options (``kappa``; ``guidance`` for ``nc``; ``gamma`` for ``cdc``) pass through.  Codecs ignore what does
-    not apply to them.
+    options (``kappa``; ``guidance`` for ``nc``; ``gamma`` for ``cdc``) pass through.
+    Codecs ignore what does not apply to them.
     """
     parsed = container.read(io.BytesIO(_read_source(data)))
     return decode_container(parsed, [frame], **_decode_options(decoder, steps, device, seed, **options))[0]

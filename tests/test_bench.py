@@ -237,6 +237,7 @@ def test_run_bench_jpeg_vs_webp(sample_dir, tmp_path, capsys):
     assert (out / "rd.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     with Image.open(out / "rd.png") as plot:
         assert plot.width > 400
+    assert "| jpeg" in (out / "curves.md").read_text()
     markdown = (out / "bdrate.md").read_text()
     assert "| jpeg" in markdown and "webp" in markdown and "BD-rate" in markdown
 

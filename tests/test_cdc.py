@@ -16,7 +16,11 @@ from ncdiff_learned.diffusion.cdc_unet import CDCUNet  # noqa: E402
 from ncdiff_learned.diffusion.samplers import sample_ddim  # noqa: E402
 from ncdiff_learned.diffusion.schedule import cosine, min_snr_weight, timesteps  # noqa: E402
 
-pytestmark = pytest.mark.skipif("cdc" not in CODEC.decoders, reason="needs the shipped cdc weights")
+
+def test_shipped_cdc_is_installed_and_tied_to_the_shipped_base():
+    assert "cdc" in CODEC.decoders
+    _, metadata = CODEC._load_unet("cdc")
+    assert metadata["base_sha256"] == CODEC.model_info()[1].hex()
 
 
 def test_cosine_schedule_and_min_snr_weight():

@@ -50,9 +50,9 @@ def ncd_entry(
 
     Each decoder gets one variant, or one per step count in ``steps`` for the diffusion
     decoders (``steps=None`` leaves the count to the decoder's default; a mapping gives each
-    decoder spec, or every spec of a decoder name, its own counts). A decoder may carry options, ``"nc[freq_filter=0]"`` (see
-    ``parse_decoder``). ``device`` is passed to ``ncd.decode``; None lets the package choose and
-    is recorded as ``"auto"``.
+    decoder spec, or every spec of a decoder name, its own counts). A decoder may carry
+    options, ``"nc[freq_filter=0]"`` (see ``parse_decoder``). ``device`` is passed to
+    ``ncd.decode``; None lets the package choose and is recorded as ``"auto"``.
     """
     import ncdiff_plugin as ncd  # lazy: the bench must import without the codec's dependencies
 

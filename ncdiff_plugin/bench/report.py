@@ -36,7 +36,7 @@ def format_table(headers: Sequence[str], rows: Iterable[Sequence[Any]], markdown
     return "\n".join(lines)
 
 
-def curves_table(curves: List[dict], metrics: Sequence[str]) -> str:
+def curves_table(curves: List[dict], metrics: Sequence[str], markdown: bool = False) -> str:
     """One line per averaged point: codec, decoder, quality, bpp, metrics, timings."""
     shown = ["psnr", "ms_ssim"] + [m for m in metrics if m not in ("psnr", "ms_ssim")]
     titles = {"psnr": "PSNR", "ms_ssim": "MS-SSIM", "lpips": "LPIPS", "fid": "FID"}
@@ -47,7 +47,7 @@ def curves_table(curves: List[dict], metrics: Sequence[str]) -> str:
             metric_cells = [_cell(p.get(m), 2 if m == "psnr" else 4) for m in shown]
             rows.append([curve["codec"], curve["variant"], p["quality"], _cell(p["bpp"], 4)] + metric_cells
                         + [_cell(p["enc_s"], 3), _cell(p["dec_s"], 3)])
-    return format_table(headers, rows)
+    return format_table(headers, rows, markdown=markdown)
 
 
 def bd_rows(tests: Sequence[Curve], references: Sequence[Curve]) -> List[dict]:

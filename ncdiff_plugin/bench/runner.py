@@ -226,7 +226,8 @@ def run_bench(
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    files = {"results": out / "results.json", "plot": out / "rd.png", "bdrate": out / "bdrate.md"}
+    files = {"results": out / "results.json", "plot": out / "rd.png", "bdrate": out / "bdrate.md",
+             "curves": out / "curves.md"}
     title = f"{Path(data_dir).name}: {len(paths)} image(s)" + (f", crop {crop}" if crop else "")
     result = {
         "settings": {
@@ -250,6 +251,7 @@ def run_bench(
     write_json(files["results"], result)
     plot_rd(list(measured.values()), anchors, files["plot"], title)
     files["bdrate"].write_text(bd_markdown(bd, title=f"BD-rate, {title}"), encoding="utf-8")
+    files["curves"].write_text(f"# {title}\n\n{curves_table(curves, metric_names, markdown=True)}\n", encoding="utf-8")
 
     print(curves_table(curves, metric_names))
     print()
