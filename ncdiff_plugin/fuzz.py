@@ -667,27 +667,27 @@ def _ncd_error(exc) -> bool:
     return isinstance(exc, NCDError)
 
 
+def _refused_as_documented(call, *args):
+    """``call(*args)``, with an NCDError (a documented refusal) turned into Documented."""
+    from .errors import NCDError
+
+    try:
+        return call(*args)
+    except NCDError as exc:
+        raise Documented(exc) from None
+
+
 def e_decode(data: bytes, workdir: str):
     from . import api
 
-    try:
-        img = api.decode(data)
-    except Exception as exc:
-        if _ncd_error(exc):
-            raise Documented(exc) from None
-        raise
+    img = _refused_as_documented(api.decode, data)
     return _image_fp(img), _meta_fp(img.info)
 
 
 def e_decode_frames(data: bytes, workdir: str):
     from . import api
 
-    try:
-        imgs = api.decode_frames(data)
-    except Exception as exc:
-        if _ncd_error(exc):
-            raise Documented(exc) from None
-        raise
+    imgs = _refused_as_documented(api.decode_frames, data)
     return (_digest(*[(_image_fp(i), i.info.get("pts"), i.info.get("duration")) for i in imgs]),
             _digest(*[_meta_fp(i.info) for i in imgs]))
 
@@ -703,12 +703,7 @@ def _structure_fp(info: dict):
 def e_inspect(data: bytes, workdir: str):
     from . import api
 
-    try:
-        info = api.inspect(data)
-    except Exception as exc:
-        if _ncd_error(exc):
-            raise Documented(exc) from None
-        raise
+    info = _refused_as_documented(api.inspect, data)
     return _structure_fp(info)
 
 

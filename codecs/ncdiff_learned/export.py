@@ -7,6 +7,8 @@ import os
 import torch
 from safetensors.torch import save_file
 
+from ncdiff_plugin.files import atomic_output
+
 from .models import GainedCheckerboardHyperprior
 from .training.checkpoint import load_checkpoint
 from .weights import BASE_WEIGHTS, CDC_WEIGHTS, NC_WEIGHTS, read_weights
@@ -23,9 +25,8 @@ def _config(ckpt_path: str) -> dict:
 def _save(tensors: dict, out_path: str, metadata: dict) -> bytes:
     """Writes weights atomically; returns their sha256 digest."""
     os.makedirs(os.path.dirname(os.path.abspath(out_path)), exist_ok=True)
-    tmp = out_path + ".tmp"
-    save_file(tensors, tmp, metadata=metadata)
-    os.replace(tmp, out_path)
+    with atomic_output(out_path) as tmp:
+        save_file(tensors, tmp, metadata=metadata)
     return read_weights(out_path)[1]
 
 

@@ -7,11 +7,12 @@ checkpoint behind.
 """
 
 import json
-import os
 
 import torch
 from safetensors.torch import load_file, save_file
 from safetensors import safe_open
+
+from ncdiff_plugin.files import atomic_output
 
 
 def _optimizer_tensors(prefix: str, optimizer: torch.optim.Optimizer):
@@ -35,9 +36,8 @@ def save_checkpoint(path: str, model: torch.nn.Module, optimizers: dict, meta: d
         tensors.update(t)
         opt_meta[name] = m
     metadata = {"meta": json.dumps(meta), "optimizers": json.dumps(opt_meta)}
-    tmp = f"{path}.tmp"
-    save_file(tensors, tmp, metadata=metadata)
-    os.replace(tmp, path)
+    with atomic_output(path) as tmp:
+        save_file(tensors, tmp, metadata=metadata)
 
 
 def load_checkpoint(path: str, model: torch.nn.Module, optimizers: dict) -> dict:
