@@ -109,6 +109,16 @@ def test_bd_rate_of_uniformly_cheaper_curve_is_minus_20_percent():
     assert bd_rate(ANCHOR_BPP, ANCHOR_PSNR, ANCHOR_BPP, ANCHOR_PSNR) == pytest.approx(0.0, abs=1e-12)
 
 
+def test_bd_rate_below_a_rate_averages_only_the_low_rates():
+    # 20% cheaper up to 0.55 bpp, 40% dearer above: the low-rate BD-rate sees only the first part.
+    test_bpp = [0.8 * b if b <= 0.55 else 1.4 * b for b in ANCHOR_BPP]
+    low = bd_rate(ANCHOR_BPP, ANCHOR_PSNR, test_bpp, ANCHOR_PSNR, max_rate=0.44)
+    assert low == pytest.approx(-20.0, abs=1.0)  # pchip slopes near the cap see the dearer points a little
+    assert bd_rate(ANCHOR_BPP, ANCHOR_PSNR, test_bpp, ANCHOR_PSNR) > low + 10
+    # Below both curves' lowest rate there is nothing to average.
+    assert math.isnan(bd_rate(ANCHOR_BPP, ANCHOR_PSNR, test_bpp, ANCHOR_PSNR, max_rate=0.05))
+
+
 def test_bd_psnr_of_uniformly_better_curve_is_plus_1_db():
     better = [p + 1.0 for p in ANCHOR_PSNR]
     assert bd_psnr(ANCHOR_BPP, ANCHOR_PSNR, ANCHOR_BPP, better) == pytest.approx(1.0, abs=1e-9)

@@ -162,3 +162,14 @@ def test_auto_sends_images_over_the_learned_limit_to_jpeg(monkeypatch, sample_rg
     assert ncd.inspect(data)["codec"] == "jpeg"
     with pytest.raises(ncd.ImageTooLargeError, match="limit"):
         ncd.encode(sample_rgb, quality=50, codec="learned")
+
+
+def test_devicecheck_dry_run_on_cpu(tmp_path):
+    """The GPU check's path (encode on a device, time decodes, re-decode on the CPU), run on the CPU."""
+    from ncdiff_learned.devicecheck import check
+
+    report = check("cpu", width=128, height=64, qualities=(5, 95), repeat=1, decodes=(("base", None),),
+                   out=str(tmp_path))
+    assert report["latents_identical_on_cpu"] == {"q5": True, "q95": True}
+    assert report["base_max_abs_diff"] == {"q5": 0, "q95": 0}
+    assert report["decode_s"]["base"] > 0 and (tmp_path / "devicecheck-q5.ncd").stat().st_size > 0

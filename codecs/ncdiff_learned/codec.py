@@ -15,7 +15,7 @@ from .weights import BASE_WEIGHTS, CDC_WEIGHTS, NC_WEIGHTS
 class LearnedCodec(Codec):
     id = "learned"
     plugin = "ncdiff"
-    description = "learned transform codec (hyperprior, checkerboard context, gain units)"
+    description = "learned transform codec (hyperprior, checkerboard context, quantisation-step rate control)"
     modes = ("L", "RGB")
     #: Largest image the learned codec takes, counted after padding to the
     #: latent stride (1920x1080 fits): its transforms hold full-resolution
@@ -203,8 +203,8 @@ class LearnedCodec(Codec):
         generator = torch.Generator(dev).manual_seed(0 if seed is None else int(seed))
         guide = None
         if guidance:
-            y_gain = model.gains_for_quality(header.quality, dev)[0]
-            guide = latent_consistency_guide(model.g_a, y_hat, y_gain, float(guidance))
+            scale = model.quantization_scale(header.quality, dev)
+            guide = latent_consistency_guide(model.g_a, y_hat, scale, float(guidance))
         with torch.no_grad():
             x_base = model.g_s(y_hat).clamp_(0, 1)
             x = nc_restore(unet, y_hat, x_base, level_for_quality(header.quality), steps=steps,

@@ -9,7 +9,7 @@ from safetensors.torch import save_file
 
 from ncdiff_plugin.files import atomic_output
 
-from .models import GainedCheckerboardHyperprior
+from .models import ARCHITECTURES
 from .training.checkpoint import load_checkpoint
 from .weights import BASE_WEIGHTS, CDC_WEIGHTS, NC_WEIGHTS, read_weights
 
@@ -31,9 +31,13 @@ def _save(tensors: dict, out_path: str, metadata: dict) -> bytes:
 
 
 def export_base(ckpt_path: str, out_path: str = BASE_WEIGHTS, data: str = "") -> str:
+    from .training.base import ARCH_NAMES
+
     config = _config(ckpt_path)
-    model = GainedCheckerboardHyperprior(N=config.get("N", 128), M=config.get("M", 192))
-    meta = _load(ckpt_path, model)
+    architecture = ARCH_NAMES[config.get("arch", "gain")]
+    model = ARCHITECTURES[architecture](N=config.get("N", 128), M=config.get("M", 192))
+    # The weight average, where training kept one, is what gets shipped.
+    meta = load_checkpoint(ckpt_path, model, {}, prefer_average=True)
     # Round the parameters to fp16 first, so that the entropy tables computed
     # below belong to the weights actually shipped.
     with torch.no_grad():
@@ -48,22 +52,35 @@ def export_base(ckpt_path: str, out_path: str = BASE_WEIGHTS, data: str = "") ->
         for k, v in model.state_dict().items()
         if not k.endswith(".mask")
     }
-    model_id = "base-" + datetime.date.today().strftime("%Y%m%d") + f"-s{meta['step']}"
+    config = meta.get("config", {})
+    # A run started with --init continues the weights it started from: count their training too.
+    before = _read_card(config["init"]) if config.get("init") else {}
+    steps_total = meta["step"] + before.get("steps_total", before.get("steps", 0))
+    wall_total = meta.get("wall_s", 0.0) + before.get("wall_time_total_s", before.get("wall_time_s", 0))
+    model_id = "base-" + datetime.date.today().strftime("%Y%m%d") + f"-s{steps_total}"
     metadata = {"model_id": model_id, "N": str(model.N), "M": str(model.M), "levels": str(model.levels),
-                "architecture": "GainedCheckerboardHyperprior"}
+                "architecture": architecture}
+    previous = _read_card(out_path)
     digest = _save(tensors, out_path, metadata)
+    rate_control = "quantisation-step scaling" if architecture.startswith("StepScaled") else "gain units"
     _card(out_path, {
         "model_id": model_id,
-        "architecture": "mean-scale hyperprior, checkerboard context, gain units (N=%d, M=%d, %d levels)" % (model.N, model.M, model.levels),
+        "architecture": f"mean-scale hyperprior, checkerboard context, {rate_control} "
+                        f"(N={model.N}, M={model.M}, {model.levels} levels)",
         "parameters": sum(p.numel() for p in model.parameters()),
         "file_bytes": os.path.getsize(out_path),
         "sha256": digest.hex(),
-        "data": data or meta.get("config", {}).get("data", ""),
+        "data": data or config.get("data", ""),
+        "init": before.get("model_id"),
         "steps": meta["step"],
+        "steps_total": steps_total,
         "device": meta.get("device", ""),
         "wall_time_s": round(meta.get("wall_s", 0.0)),
-        "recipe": {k: meta.get("config", {}).get(k) for k in ("recipe", "crop", "batch", "lr", "scale", "steps", "time_limit", "bf16")},
+        "wall_time_total_s": round(wall_total),
+        "recipe": {k: config.get(k) for k in ("recipe", "arch", "crop", "batch", "lr", "schedule", "lr_min", "ema",
+                                               "scale", "noise", "steps", "time_limit", "bf16")},
         "kodak": None,
+        "history": release_history(previous),
     })
     return out_path
 
@@ -71,6 +88,31 @@ def export_base(ckpt_path: str, out_path: str = BASE_WEIGHTS, data: str = "") ->
 def _load(ckpt_path, model):
     # Optimizer state is not needed for export: load model tensors only.
     return load_checkpoint(ckpt_path, model, {})
+
+
+def _read_card(weights_path: str) -> dict:
+    card = os.path.splitext(weights_path)[0] + ".json"
+    if not os.path.exists(card):
+        return {}
+    with open(card) as f:
+        return json.load(f)
+
+
+def release_history(card: dict) -> list:
+    """The releases before ``card``'s, then one line for it: what the model card's table lists."""
+    if not card:
+        return []
+    kodak = card.get("kodak") or {}
+    line = {
+        "model_id": card["model_id"],
+        "architecture": card.get("architecture", ""),
+        "steps_total": card.get("steps_total", card.get("steps")),
+        "device": card.get("device", ""),
+        "hours_total": round(card.get("wall_time_total_s", card.get("wall_time_s", 0)) / 3600, 2),
+        "kodak_bd_rate_psnr_percent": kodak.get("bd_rate_psnr_percent"),
+    }
+    history = list(card.get("history", []))
+    return history + [line] if all(h["model_id"] != line["model_id"] for h in history) else history
 
 
 def _card(path, fields):

@@ -57,12 +57,13 @@ def load_cdc(path: str = CDC_WEIGHTS):
 
 def load_model(path: str = BASE_WEIGHTS):
     """(model in eval mode, metadata dict, sha256 digest)."""
-    from .models import GainedCheckerboardHyperprior
+    from .models import ARCHITECTURES
 
     raw, digest = read_weights(path)
     metadata = _metadata(raw)
     state = _float32(raw)
-    model = GainedCheckerboardHyperprior(N=int(metadata["N"]), M=int(metadata["M"]), levels=int(metadata["levels"]))
+    cls = ARCHITECTURES[metadata.get("architecture", "GainedCheckerboardHyperprior")]
+    model = cls(N=int(metadata["N"]), M=int(metadata["M"]), levels=int(metadata["levels"]))
     for key, value in model.state_dict().items():
         if key.endswith(".mask"):
             state.setdefault(key, value)  # constants of the architecture, not shipped

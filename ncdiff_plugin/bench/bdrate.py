@@ -34,12 +34,12 @@ def _usable(rate: Sequence[float], psnr: Sequence[float]) -> Tuple[np.ndarray, n
     return np.log10(rate[keep]), psnr[keep]
 
 
-def _mean_gap(x_anchor, y_anchor, x_test, y_test) -> float:
-    """Mean of (test - anchor) of y(x) over the shared x interval; NaN if undefined."""
+def _mean_gap(x_anchor, y_anchor, x_test, y_test, hi_cap: float = math.inf) -> float:
+    """Mean of (test - anchor) of y(x) over the shared x interval (up to ``hi_cap``); NaN if undefined."""
     if x_anchor.size < MIN_POINTS or x_test.size < MIN_POINTS:
         return math.nan
     lo = max(x_anchor.min(), x_test.min())
-    hi = min(x_anchor.max(), x_test.max())
+    hi = min(x_anchor.max(), x_test.max(), hi_cap)
     if not hi > lo:
         return math.nan
     from scipy.interpolate import PchipInterpolator  # lazy: scipy.interpolate takes ~0.4 s to import
@@ -55,15 +55,26 @@ def _mean_gap(x_anchor, y_anchor, x_test, y_test) -> float:
     return float((areas[1] - areas[0]) / (hi - lo))
 
 
-def bd_rate(anchor_rate, anchor_psnr, test_rate, test_psnr) -> float:
+def _psnr_at(log_rate: np.ndarray, psnr: np.ndarray, rate: float) -> float:
+    """PSNR of a curve at ``rate`` (linear in log-rate between points, clamped to the curve)."""
+    order = np.argsort(log_rate)
+    return float(np.interp(math.log10(rate), log_rate[order], psnr[order]))
+
+
+def bd_rate(anchor_rate, anchor_psnr, test_rate, test_psnr, max_rate: float = math.inf) -> float:
     """Average bitrate difference of test vs anchor at equal PSNR, in percent.
 
     Negative means the test codec needs fewer bits (e.g. -20.0: 20 % smaller files).
     Rates can be in any unit (bpp, kbps) as long as both curves use the same one.
+    ``max_rate``: average only over the qualities both curves reach at or below
+    this rate (e.g. the low rates, below 0.6 bpp).
     """
     la, pa = _usable(anchor_rate, anchor_psnr)
     lt, pt = _usable(test_rate, test_psnr)
-    gap = _mean_gap(pa, la, pt, lt)  # log10-rate gap at equal PSNR
+    cap = math.inf
+    if math.isfinite(max_rate) and la.size and lt.size:
+        cap = min(_psnr_at(la, pa, max_rate), _psnr_at(lt, pt, max_rate))
+    gap = _mean_gap(pa, la, pt, lt, cap)  # log10-rate gap at equal PSNR
     return math.nan if math.isnan(gap) else float((10.0**gap - 1.0) * 100.0)
 
 

@@ -1,4 +1,4 @@
-"""Learned transform-coding models (import torch and compressai)."""
+"""Learned transform-coding models (import torch and compressai), one table of them."""
 
 import warnings
 
@@ -7,6 +7,15 @@ with warnings.catch_warnings():
     warnings.filterwarnings("ignore", message=".*torch.jit.script.*", category=FutureWarning)
     import compressai  # noqa: F401
 
+from .base import STRIDE, TransformCodec  # noqa: E402
 from .gained_checkerboard import GainedCheckerboardHyperprior  # noqa: E402
+from .step_scaled import StepScaledCheckerboardHyperprior  # noqa: E402
 
-__all__ = ["GainedCheckerboardHyperprior"]
+#: Base-codec architectures by the name stored in a weights file's metadata.
+ARCHITECTURES = {
+    "GainedCheckerboardHyperprior": GainedCheckerboardHyperprior,
+    "StepScaledCheckerboardHyperprior": StepScaledCheckerboardHyperprior,
+}
+
+__all__ = ["ARCHITECTURES", "STRIDE", "GainedCheckerboardHyperprior", "StepScaledCheckerboardHyperprior",
+           "TransformCodec"]

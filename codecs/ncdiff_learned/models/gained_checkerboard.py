@@ -4,25 +4,23 @@ import math
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
-from compressai.entropy_models import EntropyBottleneck, GaussianConditional
-from compressai.latent_codecs import (
-    CheckerboardLatentCodec,
-    GaussianConditionalLatentCodec,
-)
+from compressai.entropy_models import EntropyBottleneck
+from compressai.latent_codecs import CheckerboardLatentCodec, GaussianConditionalLatentCodec
 from compressai.latent_codecs.gain import GainHyperLatentCodec, GainHyperpriorLatentCodec
-from compressai.layers import GDN, CheckerboardMaskedConv2d
-from compressai.models import CompressionModel
-from compressai.models.utils import conv, deconv
 
-from ..exact import ExactPath
 from ..rate import LEVELS, level_for_quality
+from .base import TransformCodec
+from .transforms import (
+    analysis,
+    checkerboard_context,
+    entropy_parameters,
+    hyper_analysis,
+    hyper_synthesis,
+    synthesis,
+)
 
-# Smallest input side multiple: four stride-2 stages to y, two more to z.
-STRIDE = 64
 
-
-class GainedCheckerboardHyperprior(CompressionModel):
+class GainedCheckerboardHyperprior(TransformCodec):
     """Analysis / synthesis transforms (Balle et al.), a mean-scale hyperprior,
     a two-pass checkerboard context (He et al. 2021, parallel decoding) and
     gain units for continuous rate control from one set of weights.
@@ -35,31 +33,14 @@ class GainedCheckerboardHyperprior(CompressionModel):
     def __init__(self, N: int = 128, M: int = 192, levels: int = LEVELS):
         super().__init__()
         self.N, self.M, self.levels = N, M, levels
-        self.g_a = nn.Sequential(
-            conv(3, N), GDN(N), conv(N, N), GDN(N), conv(N, N), GDN(N), conv(N, M)
-        )
-        self.g_s = nn.Sequential(
-            deconv(M, N), GDN(N, inverse=True), deconv(N, N), GDN(N, inverse=True),
-            deconv(N, N), GDN(N, inverse=True), deconv(N, 3),
-        )
-        h_a = nn.Sequential(
-            conv(M, N, stride=1, kernel_size=3), nn.LeakyReLU(inplace=True),
-            conv(N, N), nn.LeakyReLU(inplace=True), conv(N, N),
-        )
-        h_s = ExactPath(nn.Sequential(
-            deconv(N, M), nn.ReLU(), deconv(M, M * 3 // 2), nn.ReLU(),
-            conv(M * 3 // 2, M * 2, stride=1, kernel_size=3),
-        ))
-        entropy_parameters = ExactPath(nn.Sequential(
-            nn.Conv2d(M * 4, M * 10 // 3, 1), nn.ReLU(),
-            nn.Conv2d(M * 10 // 3, M * 8 // 3, 1), nn.ReLU(),
-            nn.Conv2d(M * 8 // 3, M * 2, 1),
-        ))
-        context = ExactPath(CheckerboardMaskedConv2d(M, M * 2, kernel_size=5, padding=2, stride=1))
+        self.g_a = analysis(N, M)
+        self.g_s = synthesis(N, M)
+        h_a, h_s = hyper_analysis(N, M), hyper_synthesis(N, M)
+        entropy_params, context = entropy_parameters(M), checkerboard_context(M)
         self.latent_codec = GainHyperpriorLatentCodec(latent_codec={
             "y": CheckerboardLatentCodec(
                 latent_codec={"y": GaussianConditionalLatentCodec(quantizer="ste")},
-                entropy_parameters=entropy_parameters,
+                entropy_parameters=entropy_params,
                 context_prediction=context,
             ),
             "hyper": GainHyperLatentCodec(EntropyBottleneck(N), h_a, h_s),
@@ -102,7 +83,13 @@ class GainedCheckerboardHyperprior(CompressionModel):
             out.append(torch.tensor(vals, dtype=torch.float32, device=device)[None, :, None, None])
         return tuple(out)
 
+    def quantization_scale(self, quality: float, device="cpu") -> torch.Tensor:
+        return self.gains_for_quality(quality, device)[0]
+
     # -- training ----------------------------------------------------------
+    def latent(self, x: torch.Tensor, level: torch.Tensor) -> torch.Tensor:
+        return self.latent_codec(self.g_a(x), *self.gains(level))["y_hat"]
+
     def forward(self, x: torch.Tensor, level: torch.Tensor):
         y = self.g_a(x)
         out = self.latent_codec(y, *self.gains(level))
@@ -110,18 +97,6 @@ class GainedCheckerboardHyperprior(CompressionModel):
         return {"x_hat": x_hat, "likelihoods": out["likelihoods"], "y_hat": out["y_hat"]}
 
     # -- coding -------------------------------------------------------------
-    @staticmethod
-    def pad(x: torch.Tensor) -> torch.Tensor:
-        h, w = x.shape[-2:]
-        ph, pw = (-h) % STRIDE, (-w) % STRIDE
-        return F.pad(x, (0, pw, 0, ph), mode="replicate") if (ph or pw) else x
-
-    @staticmethod
-    def latent_shapes(height: int, width: int):
-        """y and z spatial shapes for an image size (padded to STRIDE)."""
-        hp, wp = -(-height // STRIDE) * STRIDE, -(-width // STRIDE) * STRIDE
-        return (hp // 16, wp // 16), (hp // 64, wp // 64)
-
     @torch.no_grad()
     def compress(self, x: torch.Tensor, quality: float):
         """x: (1, 3, H, W) in [0, 1]. Returns the three rANS strings and y_hat."""
@@ -143,19 +118,3 @@ class GainedCheckerboardHyperprior(CompressionModel):
             y_gain_inv, z_gain_inv,
         )
         return out["y_hat"]
-
-    def synthesis_features(self, y_hat: torch.Tensor):
-        """The synthesis transform's activations at 1/8, 1/4 and 1/2 resolution
-        (after each inverse GDN), and its output x_base in [0, 1]: the
-        multi-scale latent features the CDC decoder is conditioned on."""
-        features, h = [], y_hat
-        for layer in self.g_s:
-            h = layer(h)
-            if isinstance(layer, GDN):
-                features.append(h)
-        return features, h.clamp(0, 1)
-
-    @torch.no_grad()
-    def synthesize(self, y_hat: torch.Tensor, height: int, width: int) -> torch.Tensor:
-        """Fast fidelity reconstruction x_base in [0, 1], cropped to the image size."""
-        return self.g_s(y_hat).clamp_(0, 1)[..., :height, :width]

@@ -1,10 +1,13 @@
-"""Training of the base codec: rate-distortion loss at a random quality per sample."""
+"""Training of the base codec: rate-distortion loss at a random rate level per sample."""
 
 import torch
 
-from ..models import GainedCheckerboardHyperprior
+from ..models import ARCHITECTURES
 from ..rate import LAMBDAS, LEVELS
 from .loop import train_loop
+
+#: ``--arch`` names of the base-codec architectures.
+ARCH_NAMES = {"step": "StepScaledCheckerboardHyperprior", "gain": "GainedCheckerboardHyperprior"}
 
 
 def lambdas(level: torch.Tensor) -> torch.Tensor:
@@ -24,18 +27,42 @@ def rd_terms(model, x: torch.Tensor, level: torch.Tensor):
     return bpp, mse
 
 
-def train(args) -> str:
+def sample_levels(batch: int, progress: float, anchor_share: float, device) -> torch.Tensor:
+    """Continuous rate levels for a batch: all at the top level (the anchor
+    lambda) during the first ``anchor_share`` of the run, uniform afterwards."""
+    if progress < anchor_share:
+        return torch.full((batch,), float(LEVELS - 1), device=device)
+    return torch.rand(batch, device=device) * (LEVELS - 1)
+
+
+def build_model(args):
+    """A fresh model of ``args.arch``, or the weights of ``args.init`` to continue from."""
+    if getattr(args, "init", None):
+        from ..weights import load_model
+
+        model, metadata, _ = load_model(args.init)
+        if metadata["architecture"] != ARCH_NAMES[args.arch]:
+            raise SystemExit(f"--init {args.init} holds a {metadata['architecture']}, not --arch {args.arch}")
+        args.N, args.M = model.N, model.M  # the sizes come with the weights
+        print(f"initialised from {args.init} ({metadata['model_id']})")
+        return model.train()
+    return ARCHITECTURES[ARCH_NAMES[args.arch]](N=args.N, M=args.M)
+
+
+def train(args, evaluate=None) -> str:
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
-    model = GainedCheckerboardHyperprior(N=args.N, M=args.M).to(args.device)
+    model = build_model(args).to(args.device)
+    if args.entropy_fp32 is not None:
+        model.entropy_fp32 = args.entropy_fp32
     aux_params = [p for n, p in model.named_parameters() if n.endswith(".quantiles")]
     net_params = [p for n, p in model.named_parameters() if not n.endswith(".quantiles")]
     opt = torch.optim.Adam(net_params, lr=args.lr)
     aux_opt = torch.optim.Adam(aux_params, lr=1e-3)
     model.train()
 
-    def step(x, lr):
-        level = torch.rand(x.shape[0], device=x.device) * (LEVELS - 1)
+    def step(x, lr, progress):
+        level = sample_levels(x.shape[0], progress, args.anchor_share, x.device)
         # bf16 autocast: about 1.6x faster on CPUs with AVX512-BF16; losses stay in fp32.
         with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=args.bf16):
             bpp, mse = rd_terms(model, x, level)
@@ -50,4 +77,4 @@ def train(args) -> str:
         psnr = (-10 * torch.log10(mse.detach().clamp_min(1e-10))).mean()
         return {"loss": loss.item(), "bpp": bpp.mean().item(), "psnr": psnr.item()}
 
-    return train_loop(args, "base", model, {"net": opt, "aux": aux_opt}, step)
+    return train_loop(args, "base", model, {"net": opt, "aux": aux_opt}, step, evaluate=evaluate)

@@ -14,14 +14,13 @@ from ..diffusion.cdc_unet import CDCUNet
 from ..diffusion.schedule import cosine, min_snr_weight
 from ..rate import LEVELS
 from .loop import apply_gradients, train_loop
-from .nc import load_frozen_base
+from .nc import init_unet, load_frozen_base
 
 
 @torch.no_grad()
 def latent_features(base, x, level):
     """Features of the hard-quantised latent, as the decoder computes them from a file."""
-    y_hat = base.latent_codec(base.g_a(x), *base.gains(level))["y_hat"]
-    return base.synthesis_features(y_hat)
+    return base.synthesis_features(base.latent(x, level))
 
 
 def train(args) -> str:
@@ -29,12 +28,14 @@ def train(args) -> str:
     torch.manual_seed(args.seed)
     device = torch.device(args.device)
     base, digest = load_frozen_base(device)
-    unet = CDCUNet(feature_channels=base.N).to(device)
+    unet = CDCUNet(feature_channels=base.N)
+    init_unet(unet, args)
+    unet.to(device)
     args.base_sha256 = digest.hex()
     opt = torch.optim.AdamW(unet.parameters(), lr=args.lr, weight_decay=0.0)
     unet.train()
 
-    def step(x, lr):
+    def step(x, lr, progress):
         b = x.shape[0]
         level = torch.rand(b, device=device) * (LEVELS - 1)
         features, x_base = latent_features(base, x, level)

@@ -28,8 +28,10 @@ def _optimizer_tensors(prefix: str, optimizer: torch.optim.Optimizer):
     return tensors, {"param_groups": state["param_groups"], "scalars": scalars}
 
 
-def save_checkpoint(path: str, model: torch.nn.Module, optimizers: dict, meta: dict) -> None:
+def save_checkpoint(path: str, model: torch.nn.Module, optimizers: dict, meta: dict, average=None) -> None:
     tensors = {f"model.{k}": v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
+    if average is not None:
+        tensors.update({f"ema.{k}": v.detach().contiguous().cpu() for k, v in average.shadow.items()})
     opt_meta = {}
     for name, opt in optimizers.items():
         t, m = _optimizer_tensors(f"opt.{name}", opt)
@@ -40,11 +42,25 @@ def save_checkpoint(path: str, model: torch.nn.Module, optimizers: dict, meta: d
         save_file(tensors, tmp, metadata=metadata)
 
 
-def load_checkpoint(path: str, model: torch.nn.Module, optimizers: dict) -> dict:
+def load_checkpoint(path: str, model: torch.nn.Module, optimizers: dict, average=None,
+                    prefer_average: bool = False) -> dict:
+    """Restores model, optimizers and (if given) the weight average; returns the metadata.
+
+    ``prefer_average``: load the weight average into the model when the
+    checkpoint has one (for export).
+    """
     tensors = load_file(path)
     with safe_open(path, "pt") as f:
         metadata = f.metadata()
-    model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
+    weights = {k[6:]: v for k, v in tensors.items() if k.startswith("model.")}
+    averaged = {k[4:]: v for k, v in tensors.items() if k.startswith("ema.")}
+    if prefer_average:
+        weights.update(averaged)
+    model.load_state_dict(weights)
+    if average is not None:
+        for name in average.names:
+            average.shadow[name] = averaged.get(name, weights[name]).clone()
+        average.updates = json.loads(metadata["meta"])["step"]
     opt_meta = json.loads(metadata["optimizers"])
     for name, opt in optimizers.items():
         prefix = f"opt.{name}."

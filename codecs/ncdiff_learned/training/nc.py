@@ -38,17 +38,29 @@ def load_frozen_base(device):
     return base, digest
 
 
+def init_unet(unet, args) -> None:
+    """Starts from exported decoder weights (``--init``), e.g. the last release
+    when the base codec under it changed; the optimizer starts fresh."""
+    if getattr(args, "init", None):
+        from ..weights import _float32, read_weights
+
+        unet.load_state_dict(_float32(read_weights(args.init)[0]))
+        print(f"initialised from {args.init}")
+
+
 def train(args) -> str:
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     device = torch.device(args.device)
     base, digest = load_frozen_base(device)
-    unet = NCUNet(freq_filter=not args.no_freq_filter, latent_channels=base.M).to(device)
+    unet = NCUNet(freq_filter=not args.no_freq_filter, latent_channels=base.M)
+    init_unet(unet, args)
+    unet.to(device)
     args.base_sha256 = digest.hex()  # recorded in the checkpoint and the exported weights
     opt = torch.optim.AdamW(unet.parameters(), lr=args.lr, weight_decay=0.0)
     unet.train()
 
-    def step(x0, lr):
+    def step(x0, lr, progress):
         b = x0.shape[0]
         level = torch.rand(b, device=device) * (LEVELS - 1)
         y_hat, x_base = base_outputs(base, x0, level)

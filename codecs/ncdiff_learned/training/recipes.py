@@ -1,8 +1,27 @@
-"""Named training recipes: defaults a flag can still override."""
+"""Named training recipes (defaults a flag can still override) and the
+candidate recipes ``ncd train base --candidates`` compares for equal time."""
 
 RECIPES = {
     # 2 CPU cores, runs in the background while you work.
     "cpu": dict(crop=128, batch=8, steps=20000, lr=2e-4, threads=2, device="cpu"),
     # One modern GPU.
     "gpu": dict(crop=256, batch=16, steps=400000, lr=1e-4, threads=8, device="cuda"),
+}
+
+#: Overrides of each candidate, on top of the chosen recipe.
+CANDIDATES = {
+    # What the shipped weights were trained with: gain units, constant lr then a tenth.
+    "gain": dict(arch="gain", schedule="step"),
+    # Quantisation-step scaling, otherwise the same.
+    "step": dict(arch="step", schedule="step"),
+    # The same, trained at the anchor (top) lambda alone for the first half.
+    "step-anchor": dict(arch="step", schedule="step", anchor_share=0.5),
+    # Higher peak lr with warm-up and cosine decay, and a weight average.
+    "step-cosine": dict(arch="step", schedule="cosine", lr=5e-4, ema=0.999),
+    # ... with the entropy model in float32 under bf16 (the GPU recipe's setting; slower on a CPU).
+    "step-cosine-fp32": dict(arch="step", schedule="cosine", lr=5e-4, ema=0.999, entropy_fp32=True),
+    # ... on photos downscaled 2x (fewer JPEG artefacts) with a little noise.
+    "step-cosine-clean": dict(arch="step", schedule="cosine", lr=5e-4, ema=0.999, scale=0.5, noise=1.0),
+    # ... with 320 latent channels for the high rates.
+    "step-cosine-m320": dict(arch="step", schedule="cosine", lr=5e-4, ema=0.999, M=320),
 }
