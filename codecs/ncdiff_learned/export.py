@@ -134,6 +134,7 @@ def _export_unet(ckpt_path, out_path, unet, name, description, data, metadata, r
         "model_id": model_id, "architecture": f"{description} " + json.dumps(unet.config),
         "parameters": sum(p.numel() for p in unet.parameters()), "file_bytes": os.path.getsize(out_path),
         "sha256": digest.hex(), "base_sha256": config["base_sha256"], "data": data or config.get("data", ""),
+        "init": _read_card(config["init"]).get("model_id", config["init"]) if config.get("init") else None,
         "steps": meta["step"], "device": meta.get("device", ""), "wall_time_s": round(meta.get("wall_s", 0.0)),
         "recipe": {k: config.get(k) for k in ("recipe", "crop", "batch", "lr", "steps", "time_limit", "bf16") + recipe_keys},
         "kodak": None,

@@ -2,7 +2,7 @@
 
 import argparse
 
-from .recipes import CANDIDATES, RECIPES
+from .recipes import BASE_CHOICE, CANDIDATES, RECIPES
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -63,8 +63,10 @@ DEFAULTS = dict(scale=0.75, noise=0.0, schedule="step", lr_min=1e-5, ema=0.0, N=
 
 
 def resolve(args: argparse.Namespace, overrides: dict = None) -> argparse.Namespace:
-    """Fills unset options from ``overrides`` (a candidate), the recipe, then the defaults."""
-    for source in (overrides or {}, RECIPES[args.recipe], DEFAULTS):
+    """Fills unset options from ``overrides`` (a candidate), else the base codec's
+    chosen recipe (for ``base``), then the machine's recipe, then the defaults."""
+    choice = BASE_CHOICE if overrides is None and args.model == "base" else {}
+    for source in (overrides or {}, choice, RECIPES[args.recipe], DEFAULTS):
         for key, value in source.items():
             if getattr(args, key, None) is None:
                 setattr(args, key, value)

@@ -8,6 +8,11 @@ RECIPES = {
     "gpu": dict(crop=256, batch=16, steps=400000, lr=1e-4, threads=8, device="cuda"),
 }
 
+#: What the equal-time comparison chose for the base codec (docs/training/compare.md):
+#: quantisation-step scaling, peak lr 5e-4 with warm-up and cosine decay, weight average.
+#: Applied to ``ncd train base`` under either recipe; flags still override.
+BASE_CHOICE = dict(arch="step", schedule="cosine", lr=5e-4, ema=0.999)
+
 #: Overrides of each candidate, on top of the chosen recipe.
 CANDIDATES = {
     # What the shipped weights were trained with: gain units, constant lr then a tenth.
