@@ -79,9 +79,8 @@ def main(argv=None) -> int:
     print(f"leg: from {init}, {args.minutes:g} min, recipe {args.recipe}", flush=True)
     run(train_args)
     parts = split_file(weights, args.out, int(args.part_mb * 1e6))
-    for name in ("base.json",):
+    for name in ("base.json", "base.log.jsonl"):
         shutil.copy(os.path.join(work, name), os.path.join(args.out, name))
-    shutil.copy(os.path.join(work, "base.log.jsonl"), os.path.join(args.out, "base.log.jsonl"))
     shutil.rmtree(work)  # only what the next leg carries comes back
     print(f"leg: {len(parts)} parts in {args.out}; carry them into the next leg's --carry folder")
     return 0
