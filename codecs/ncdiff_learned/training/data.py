@@ -4,6 +4,7 @@ import os
 import random
 
 import numpy as np
+import torch
 from PIL import Image
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff")
@@ -33,8 +34,6 @@ class CropSampler:
 
     def __init__(self, root: str, crop: int, scale: float = 0.75, seed: int = 0, progress=None,
                  noise: float = 0.0, device="cpu"):
-        import torch
-
         self.crop = crop
         self.noise = noise
         self.rng = random.Random(seed)
@@ -53,8 +52,6 @@ class CropSampler:
             raise ValueError(f"no image under {root} is at least {crop} pixels on both sides")
 
     def batch(self, size: int):
-        import torch
-
         patches = []
         for _ in range(size):
             img = self.images[self.rng.randrange(len(self.images))]
