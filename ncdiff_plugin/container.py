@@ -115,10 +115,33 @@ def sequence_checksum(crcs, value: int = 0) -> int:
     return value
 
 
+def check_limits(width: int, height: int, frames: int) -> None:
+    """Refuses what readers refuse (:mod:`ncdiff_plugin.options`): one frame's pixels, the frames, the pixels of all frames."""
+    if options.MAX_IMAGE_PIXELS is not None and width * height > options.MAX_IMAGE_PIXELS:
+        raise ImageTooLargeError(
+            f"image size {width}x{height} ({width * height} pixels) exceeds the limit of "
+            f"{options.MAX_IMAGE_PIXELS} pixels (ncdiff_plugin.options.MAX_IMAGE_PIXELS): "
+            "it could be a decompression bomb"
+        )
+    if options.MAX_FRAMES is not None and frames > options.MAX_FRAMES:
+        raise ImageTooLargeError(
+            f"file declares {frames} frames, over the limit of {options.MAX_FRAMES} (ncdiff_plugin.options.MAX_FRAMES)"
+        )
+    if options.MAX_TOTAL_PIXELS is not None and width * height * frames > options.MAX_TOTAL_PIXELS:
+        raise ImageTooLargeError(
+            f"{frames} frames of {width}x{height} make {width * height * frames} pixels, over the limit of "
+            f"{options.MAX_TOTAL_PIXELS} for one file (ncdiff_plugin.options.MAX_TOTAL_PIXELS)"
+        )
+
+
 def write(container: Container) -> bytes:
-    """Serialises a container (header frame_count and sequence checksum are computed)."""
+    """Serialises a container (header frame_count and sequence checksum are computed).
+
+    A file readers would refuse (:func:`check_limits`) is not written.
+    """
     h = container.header
     h.frame_count = len(container.frames)
+    check_limits(h.width, h.height, h.frame_count)
     frames = []
     for index, frame in enumerate(container.frames):
         if not frame.payloads:
@@ -241,18 +264,9 @@ def decode_header(data: bytes) -> Header:
         raise CorruptFileError("header chunk has trailing bytes")
     if width < 1 or height < 1:
         raise CorruptFileError(f"invalid image size {width}x{height}")
-    if options.MAX_IMAGE_PIXELS is not None and width * height > options.MAX_IMAGE_PIXELS:
-        raise ImageTooLargeError(
-            f"image size {width}x{height} ({width * height} pixels) exceeds the limit of "
-            f"{options.MAX_IMAGE_PIXELS} pixels (ncdiff_plugin.options.MAX_IMAGE_PIXELS): "
-            "it could be a decompression bomb"
-        )
     if frames < 1:
         raise CorruptFileError("file declares no frames")
-    if options.MAX_FRAMES is not None and frames > options.MAX_FRAMES:
-        raise ImageTooLargeError(
-            f"file declares {frames} frames, over the limit of {options.MAX_FRAMES} (ncdiff_plugin.options.MAX_FRAMES)"
-        )
+    check_limits(width, height, frames)
     if mode not in MODES:
         raise CorruptFileError(f"unknown image mode {mode!r} in the header")
     if not 1 <= quality <= 100:

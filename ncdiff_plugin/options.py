@@ -13,6 +13,11 @@ MAX_IMAGE_PIXELS = 2 * (_Image.MAX_IMAGE_PIXELS or 89478485)
 #: Largest number of frames a reader accepts.
 MAX_FRAMES = 100_000
 
+#: Largest width x height x frames a reader accepts: all that decoding every
+#: frame of one file produces (a file of many small frames could otherwise claim
+#: terapixels).  2**33 pixels is 4,000 frames of 1920x1080; ``None`` disables the check.
+MAX_TOTAL_PIXELS = 2**33
+
 #: Default decoder for learned files opened through Pillow (``None``: the codec's default).
 DECODER = None
 #: Diffusion steps for Pillow decodes (``None``: the decoder's default).

@@ -103,6 +103,18 @@ def test_frame_limit(sample_rgb, monkeypatch):
         ncd.decode(data)
 
 
+def test_total_pixel_limit_counts_every_frame(sample_rgb, monkeypatch):
+    data = ncd.encode_frames([sample_rgb] * 3, quality=30, codec="jpeg")
+    monkeypatch.setattr(options, "MAX_TOTAL_PIXELS", 96 * 64 * 3 - 1)  # each frame is well under MAX_IMAGE_PIXELS
+    with pytest.raises(ncd.ImageTooLargeError, match="MAX_TOTAL_PIXELS"):
+        ncd.inspect(data)
+    with pytest.raises(ncd.ImageTooLargeError, match="MAX_TOTAL_PIXELS"):
+        ncd.encode_frames([sample_rgb] * 3, quality=30, codec="jpeg")  # nor is such a file written
+    assert len(ncd.decode_frames(ncd.encode_frames([sample_rgb] * 2, quality=30, codec="jpeg"))) == 2
+    monkeypatch.setattr(options, "MAX_TOTAL_PIXELS", None)
+    assert len(ncd.decode_frames(data)) == 3
+
+
 def test_absurd_chunk_length_is_rejected(sample_rgb):
     data = bytearray(_file(sample_rgb))
     fram = data.index(b"FRAM") - 4

@@ -154,6 +154,14 @@ def test_bad_inputs(tmp_path, video):
     assert os.path.getsize(video) > 0
 
 
+def test_keyframes_stop_at_the_total_pixel_limit(video, monkeypatch):
+    from ncdiff_plugin import options
+
+    monkeypatch.setattr(options, "MAX_TOTAL_PIXELS", W * H * 3)
+    with pytest.raises(ncd.ImageTooLargeError, match="MAX_TOTAL_PIXELS"):
+        av_ncd.encode_keyframes(video, codec="jpeg", all_frames=True)
+
+
 @pytest.mark.skipif(not os.path.exists(REALSHORT), reason="shared test video absent")
 def test_realshort_keyframes():
     data = av_ncd.encode_keyframes(REALSHORT, codec="jpeg", quality=50)

@@ -313,6 +313,8 @@ def encode_frames_of(
                     f"{src}: the frame at pts {pts} is {img.width}x{img.height}, the first one "
                     f"{header.width}x{header.height}; an .ncd file holds frames of one size"
                 )
+            # Before spending time on a frame the file could not hold.
+            container.check_limits(img.width, img.height, len(frames) + 1)
             t0 = time.perf_counter()
             data = ncd.encode_frames(
                 [img], quality, codec, pts=[pts], durations=[duration], time_base=info.time_base, fps=info.fps,
