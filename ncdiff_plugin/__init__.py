@@ -5,7 +5,7 @@ import torch (the learned codec loads on first use).
 """
 
 from . import options
-from .api import decode, decode_frames, encode, encode_frames, inspect
+from .api import DEFAULT_QUALITY, FrameWriter, decode, decode_frames, encode, encode_frames, inspect
 from .codec import Codec
 from .errors import (
     ChecksumError,
@@ -27,7 +27,8 @@ from .plugins import get_codecs
 __version__ = "0.1.0"
 
 __all__ = [
-    "encode", "encode_frames", "decode", "decode_frames", "inspect", "get_codecs", "Codec",
+    "encode", "encode_frames", "FrameWriter", "decode", "decode_frames", "inspect", "get_codecs", "Codec",
+    "DEFAULT_QUALITY",
     "hookimpl", "options", "NCDError", "NotNCDError", "TruncatedError", "ChecksumError",
     "CorruptFileError", "UnsupportedVersionError", "UnknownCodecError", "CodecUnavailableError",
     "WeightsMismatchError", "ImageTooLargeError", "UnsupportedModeError", "InvalidOptionError",

@@ -22,6 +22,8 @@ from .errors import (
 )
 from .plugins import get_codecs
 
+#: Quality of every encode that names none (the API, the adapters, the command line).
+DEFAULT_QUALITY = 75
 DEFAULT_CODEC = "learned"
 FALLBACK_CODEC = "jpeg"
 EXIF_PREFIX = b"Exif\x00\x00"
@@ -87,7 +89,7 @@ def _metadata(first: Image.Image, exif, icc_profile, xmp) -> dict:
     return {"exif": exif or b"", "icc_profile": icc_profile or b"", "xmp": xmp or b""}
 
 
-def encode(img, quality: int = 75, codec: str = "auto", *, exif=None, icc_profile=None, xmp=None, **options) -> bytes:
+def encode(img, quality: int = DEFAULT_QUALITY, codec: str = "auto", *, exif=None, icc_profile=None, xmp=None, **options) -> bytes:
     """Encodes one image into ``.ncd`` bytes.
 
     ``img`` is a PIL image or an HxW / HxWx3 / HxWx4 uint8 array in RGB(A)
@@ -100,7 +102,7 @@ def encode(img, quality: int = 75, codec: str = "auto", *, exif=None, icc_profil
 
 def encode_frames(
     frames: Iterable,
-    quality: int = 75,
+    quality: int = DEFAULT_QUALITY,
     codec: str = "auto",
     *,
     pts: Optional[Sequence[int]] = None,
@@ -117,48 +119,88 @@ def encode_frames(
     ``pts`` and ``durations`` are in ``time_base`` units (default milliseconds);
     without ``pts`` frames follow each other by their durations.
     """
-    quality = _check_quality(quality)
-    pil_frames = [images.normalise_mode(images.to_pil(f)) for f in frames]
-    if not pil_frames:
-        raise InvalidOptionError("no frames to encode")
-    first = pil_frames[0]
-    size = first.size
-    if size[0] < 1 or size[1] < 1:
-        raise InvalidOptionError(f"cannot encode an empty image {size}")
-    mode = first.mode
-    for i, f in enumerate(pil_frames):
-        if f.size != size:
-            raise InvalidOptionError(f"frame {i} is {f.size[0]}x{f.size[1]}, frame 0 is {size[0]}x{size[1]}")
-        if f.mode != mode:
-            pil_frames[i] = f.convert(mode)
-    chosen = select_codec(codec, mode, size)
-    n = len(pil_frames)
+    frames = list(frames)
+    n = len(frames)
     durations = list(durations) if durations is not None else [0] * n
-    if pts is None:
-        pts, t = [], 0
-        for d in durations:
-            pts.append(t)
-            t += d
+    pts = list(pts) if pts is not None else [None] * n
     if len(pts) != n or len(durations) != n:
         raise InvalidOptionError("pts and durations need one value per frame")
-    model_id, weights_hash = chosen.model_info()
-    header = container.Header(
-        width=size[0], height=size[1], mode=mode, quality=quality, codec_id=chosen.id,
-        plugin=chosen.plugin, model_id=model_id, weights_hash=weights_hash,
-        time_base=_rational(time_base, "time_base"), fps=_rational(fps, "fps") if fps else None,
-    )
-    out = container.Container(header=header, metadata=_metadata(first, exif, icc_profile, xmp))
-    for img, t, d in zip(pil_frames, pts, durations):
+    writer = FrameWriter(quality, codec, time_base=time_base, fps=fps, exif=exif, icc_profile=icc_profile, xmp=xmp,
+                         **options)
+    for frame, t, d in zip(frames, pts, durations):
+        writer.add(frame, t, d)
+    return writer.finish()
+
+
+class FrameWriter:
+    """A multi-frame file built one image at a time: ``add(image, pts, duration)``, then ``finish()``.
+
+    Only the compressed payloads are held, never the images, so a video's
+    keyframes go straight from its decoder into one file.  The first image
+    fixes the size, the mode and the codec (``"auto"`` is resolved once);
+    the others must have its size and are converted to its mode.  Without
+    ``pts`` a frame starts where the previous one ended.
+    """
+
+    def __init__(self, quality: int = DEFAULT_QUALITY, codec: str = "auto", *, time_base=Fraction(1, 1000), fps=None,
+                 exif=None, icc_profile=None, xmp=None, **options):
+        self.quality = _check_quality(quality)
+        self._codec_name = codec
+        self._time_base = _rational(time_base, "time_base")
+        self._fps = _rational(fps, "fps") if fps else None
+        self._metadata = (exif, icc_profile, xmp)
+        self._options = options
+        self._file: Optional[container.Container] = None
+        self._codec: Optional[Codec] = None
+        self._next_pts = 0
+
+    @property
+    def codec_id(self) -> Optional[str]:
+        """The codec every frame uses, once the first frame is added."""
+        return self._codec.id if self._codec else None
+
+    @property
+    def frame_count(self) -> int:
+        return len(self._file.frames) if self._file else 0
+
+    def add(self, image, pts: Optional[int] = None, duration: int = 0) -> None:
+        img = images.normalise_mode(images.to_pil(image))
+        if self._file is None:
+            if img.width < 1 or img.height < 1:
+                raise InvalidOptionError(f"cannot encode an empty image {img.size}")
+            self._codec = select_codec(self._codec_name, img.mode, img.size)
+            model_id, weights_hash = self._codec.model_info()
+            header = container.Header(
+                width=img.width, height=img.height, mode=img.mode, quality=self.quality, codec_id=self._codec.id,
+                plugin=self._codec.plugin, model_id=model_id, weights_hash=weights_hash, time_base=self._time_base,
+                fps=self._fps,
+            )
+            self._file = container.Container(header=header, metadata=_metadata(img, *self._metadata))
+        h = self._file.header
+        if img.size != (h.width, h.height):
+            raise InvalidOptionError(f"frame {self.frame_count} is {img.width}x{img.height}, frame 0 is "
+                                     f"{h.width}x{h.height}")
+        if img.mode != h.mode:
+            img = img.convert(h.mode)
+        container.check_limits(h.width, h.height, self.frame_count + 1)
+        pts = self._next_pts if pts is None else int(pts)
         colour, alpha = images.split_alpha(img)
-        payloads = chosen.encode(colour, quality, **options)
-        out.frames.append(container.Frame(
-            payloads=payloads, pts=int(t), duration=int(d),
+        payloads = self._codec.encode(colour, self.quality, **self._options)
+        self._file.frames.append(container.Frame(
+            payloads=payloads, pts=pts, duration=int(duration),
             alpha=images.encode_alpha(alpha) if alpha is not None else None,
         ))
-    return container.write(out)
+        self._next_pts = pts + int(duration)
+
+    def finish(self) -> bytes:
+        """The file's bytes."""
+        if self._file is None:
+            raise InvalidOptionError("no frames to encode")
+        return container.write(self._file)
 
 
-def _read_source(data) -> bytes:
+def read_source(data) -> bytes:
+    """The bytes of ``data``: bytes-like, a path, or a binary file object (read to its end)."""
     if isinstance(data, (bytes, bytearray, memoryview)):
         return bytes(data)
     if isinstance(data, (str, os.PathLike)):
@@ -205,7 +247,8 @@ def _finish(img: Image.Image, parsed: container.Container, frame: container.Fram
     return img
 
 
-def _decode_options(decoder, steps, device, seed, **extra) -> dict:
+def decode_options(decoder=None, steps=None, device=None, seed=None, **extra) -> dict:
+    """The decode options that are set, as keyword arguments of :func:`decode_container` (None means the default)."""
     return {k: v for k, v in dict(decoder=decoder, steps=steps, device=device, seed=seed, **extra).items() if v is not None}
 
 
@@ -249,14 +292,14 @@ def decode(data, *, frame: int = 0, decoder=None, steps=None, device=None, seed=
     options (``kappa``; ``guidance`` for ``nc``; ``gamma`` for ``cdc``) pass through.
     Codecs ignore what does not apply to them.
     """
-    parsed = container.read(io.BytesIO(_read_source(data)))
-    return decode_container(parsed, [frame], **_decode_options(decoder, steps, device, seed, **options))[0]
+    parsed = container.read(io.BytesIO(read_source(data)))
+    return decode_container(parsed, [frame], **decode_options(decoder, steps, device, seed, **options))[0]
 
 
 def decode_frames(data, *, decoder=None, steps=None, device=None, seed=None, **options) -> List[Image.Image]:
     """Decodes every frame (batched by the codec); each image's ``info`` has ``pts`` and ``duration``."""
-    parsed = container.read(io.BytesIO(_read_source(data)))
-    out = decode_container(parsed, range(len(parsed.frames)), **_decode_options(decoder, steps, device, seed, **options))
+    parsed = container.read(io.BytesIO(read_source(data)))
+    out = decode_container(parsed, range(len(parsed.frames)), **decode_options(decoder, steps, device, seed, **options))
     for img, f in zip(out, parsed.frames):
         img.info.update(pts=f.pts, duration=f.duration)
     return out
@@ -267,7 +310,7 @@ def inspect(data) -> dict:
 
     Reads the whole structure, so CRCs and the frame count are verified.
     """
-    raw = _read_source(data)
+    raw = read_source(data)
     parsed = container.read(io.BytesIO(raw))
     h = parsed.header
     return {

@@ -5,7 +5,6 @@ import json
 import os
 import sys
 import time
-import warnings
 
 from PIL import Image
 
@@ -125,7 +124,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("encode", parents=[common], help="compress an image into .ncd")
     p.add_argument("input")
     p.add_argument("output")
-    p.add_argument("-q", "--quality", type=int, default=75, help="1..100 (default 75)")
+    p.add_argument("-q", "--quality", type=int, default=api.DEFAULT_QUALITY,
+                   help=f"1..100 (default {api.DEFAULT_QUALITY})")
     p.add_argument("--codec", default="auto", help="auto (default), learned or jpeg")
     p.add_argument("-f", "--force", action="store_true", help="overwrite OUTPUT if it exists")
     p.set_defaults(func=_cmd_encode)

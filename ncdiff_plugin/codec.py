@@ -1,6 +1,6 @@
 """What a codec plugin provides."""
 
-from typing import List, Optional, Sequence
+from typing import List, Optional, Sequence, Tuple
 
 from PIL import Image
 
@@ -25,6 +25,10 @@ class Codec:
     max_pixels = None
     #: Decoder names accepted at decode time; the first is the default.
     decoders: Sequence[str] = ("default",)
+
+    def decoder_steps(self, decoder: str) -> Optional[Tuple[int, int]]:
+        """(default, largest) step counts of a decoder that walks steps (diffusion); None for one pass."""
+        return None
 
     def unavailable_reason(self) -> Optional[str]:
         """Why the codec cannot run here, or ``None`` when it can."""

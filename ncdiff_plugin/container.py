@@ -31,8 +31,14 @@ MAX_CHUNK_BYTES = 2**31 - 1
 HEADER, FRAME, DATA, ALPHA, END = b"NHDR", b"FRAM", b"DATA", b"ALPH", b"NEND"
 METADATA = {b"eXIf": "exif", b"iCCP": "icc_profile", b"xMPd": "xmp"}
 
-_HEAD = struct.Struct(">BBIIIBBIIII")
-_FRAME = struct.Struct(">IqI")
+#: NHDR: the numbers (HEADER_NUMBERS), then the strings (HEADER_STRINGS, each a length byte and
+#: ASCII), the 32-byte weights hash and, from version 1.1, the sequence checksum.
+HEADER_LAYOUT = struct.Struct(">BBIIIBBIIII")
+HEADER_NUMBERS = ("major", "minor", "width", "height", "frame_count", "quality", "flags",
+                  "tb_num", "tb_den", "fps_num", "fps_den")
+HEADER_STRINGS = ("mode", "codec_id", "plugin", "model_id")
+#: FRAM: frame index, pts, duration.
+FRAME_LAYOUT = struct.Struct(">IqI")
 
 
 @dataclass
@@ -84,7 +90,7 @@ def encode_header(h: Header) -> bytes:
         raise ValueError("weights_hash must be 32 bytes (sha256)")
     minor = 0 if h.sequence_crc is None else VERSION[1]
     return (
-        _HEAD.pack(
+        HEADER_LAYOUT.pack(
             VERSION[0], minor, h.width, h.height, h.frame_count, h.quality, 0,
             h.time_base.numerator, h.time_base.denominator, fps_num, fps_den,
         )
@@ -97,7 +103,8 @@ def encode_header(h: Header) -> bytes:
     )
 
 
-def _chunk(kind: bytes, data: bytes) -> bytes:
+def make_chunk(kind: bytes, data: bytes) -> bytes:
+    """One chunk record: length, type, data, CRC-32 of type and data."""
     if len(data) > MAX_CHUNK_BYTES:
         raise ValueError(f"{kind.decode()} chunk over {MAX_CHUNK_BYTES} bytes")
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
@@ -146,17 +153,17 @@ def write(container: Container) -> bytes:
     for index, frame in enumerate(container.frames):
         if not frame.payloads:
             raise ValueError("a frame needs at least one payload")
-        frames.append(_chunk(FRAME, _FRAME.pack(index, frame.pts, frame.duration)))
-        frames.extend(_chunk(DATA, bytes(p)) for p in frame.payloads)
+        frames.append(make_chunk(FRAME, FRAME_LAYOUT.pack(index, frame.pts, frame.duration)))
+        frames.extend(make_chunk(DATA, bytes(p)) for p in frame.payloads)
         if frame.alpha is not None:
-            frames.append(_chunk(ALPHA, bytes(frame.alpha)))
+            frames.append(make_chunk(ALPHA, bytes(frame.alpha)))
     h.sequence_crc = sequence_checksum(record[-4:] for record in frames)
-    out = [SIGNATURE, _chunk(HEADER, encode_header(h))]
+    out = [SIGNATURE, make_chunk(HEADER, encode_header(h))]
     for kind, key in METADATA.items():
         if container.metadata.get(key):
-            out.append(_chunk(kind, bytes(container.metadata[key])))
+            out.append(make_chunk(kind, bytes(container.metadata[key])))
     out.extend(frames)
-    out.append(_chunk(END, b""))
+    out.append(make_chunk(END, b""))
     return b"".join(out)
 
 
@@ -242,10 +249,10 @@ def decode_header(data: bytes) -> Header:
         raise UnsupportedVersionError(
             f"file format version {major}.{minor} is not supported (this reader knows {VERSION[0]}.x): upgrade ncdiff"
         )
-    if len(data) < _HEAD.size:
+    if len(data) < HEADER_LAYOUT.size:
         raise CorruptFileError("header chunk is too short")
-    (_, _, width, height, frames, quality, _flags, tb_num, tb_den, fps_num, fps_den) = _HEAD.unpack_from(data)
-    pos = _HEAD.size
+    (_, _, width, height, frames, quality, _flags, tb_num, tb_den, fps_num, fps_den) = HEADER_LAYOUT.unpack_from(data)
+    pos = HEADER_LAYOUT.size
     mode, pos = _parse_str8(data, pos, "mode")
     codec_id, pos = _parse_str8(data, pos, "codec id")
     plugin, pos = _parse_str8(data, pos, "plugin name")
@@ -330,9 +337,9 @@ def peek_frame(fp: BinaryIO):
         kind, data, offset = _read_chunk(fp)
     finally:
         fp.seek(pos)
-    if kind != FRAME or len(data) != _FRAME.size:
+    if kind != FRAME or len(data) != FRAME_LAYOUT.size:
         raise CorruptFileError(f"expected a FRAM chunk at offset {offset}")
-    _, pts, duration = _FRAME.unpack(data)
+    _, pts, duration = FRAME_LAYOUT.unpack(data)
     return pts, duration
 
 
@@ -348,9 +355,9 @@ def read(source) -> Container:
         if kind in (FRAME, DATA, ALPHA):
             sequence = sequence_checksum((crc,), sequence)
         if kind == FRAME:
-            if len(data) != _FRAME.size:
-                raise CorruptFileError(f"FRAM chunk at offset {offset} has length {len(data)}, expected {_FRAME.size}")
-            index, pts, duration = _FRAME.unpack(data)
+            if len(data) != FRAME_LAYOUT.size:
+                raise CorruptFileError(f"FRAM chunk at offset {offset} has length {len(data)}, expected {FRAME_LAYOUT.size}")
+            index, pts, duration = FRAME_LAYOUT.unpack(data)
             if frame is not None and not frame.payloads:
                 raise CorruptFileError(f"frame {len(container.frames) - 1} has no DATA chunk")
             if index != len(container.frames):

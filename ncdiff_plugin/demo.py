@@ -20,16 +20,14 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont, features
 
 from . import api
+from .bench import metrics
 
 #: Pillow's codecs the learned one is held against: (format, save options).
 CLASSICAL = {"JPEG": ("JPEG", {}), "AVIF": ("AVIF", {"speed": 4})}
 
 
 def psnr(a: Image.Image, b: Image.Image) -> float:
-    x = np.asarray(a.convert("RGB"), dtype=np.float64)
-    y = np.asarray(b.convert("RGB"), dtype=np.float64)
-    mse = np.mean((x - y) ** 2)
-    return float("inf") if mse == 0 else 10 * np.log10(255.0**2 / mse)
+    return metrics.psnr(np.asarray(a.convert("RGB")), np.asarray(b.convert("RGB")))
 
 
 def classical_at_bytes(img: Image.Image, name: str, budget: int):
@@ -129,10 +127,9 @@ def picture(img, data, classical, pixels, learned_psnr, base, path) -> None:
     if api.inspect(data)["codec"] == "learned":
         from .plugins import get_codecs
 
-        for decoder in ("nc", "cdc"):
-            if decoder in get_codecs()["learned"].decoders:
-                out = api.decode(data, decoder=decoder)
-                panels.append((f"ncd {decoder}\n{bpp:.3f} bpp {psnr(img, out):.2f} dB", out))
+        for decoder in get_codecs()["learned"].decoders[1:]:  # after base, which is already drawn
+            out = api.decode(data, decoder=decoder)
+            panels.append((f"ncd {decoder}\n{bpp:.3f} bpp {psnr(img, out):.2f} dB", out))
     side_by_side(panels, path)
 
 

@@ -23,6 +23,9 @@ BUILTIN_PLUGINS = (
     "pil_ncd.plugin",
     "cv_ncd.plugin",
     "av_ncd.plugin",
+    "batch_ncd.plugin",
+    "ray_ncd.plugin",
+    "ncdiff_fuzz.plugin",
 )
 
 pm = pluggy.PluginManager("ncdiff")

@@ -19,7 +19,7 @@ from ncdiff_learned.diffusion.schedule import cosine, min_snr_weight, timesteps 
 
 def test_shipped_cdc_is_installed_and_tied_to_the_shipped_base():
     assert "cdc" in CODEC.decoders
-    _, metadata = CODEC._load_unet("cdc")
+    _, metadata = CODEC._load_network("cdc")
     assert metadata["base_sha256"] == CODEC.model_info()[1].hex()
 
 

@@ -1,6 +1,6 @@
 """Robustness against files from strangers: fuzzing, limits, corruption, threads, weights, files.
 
-The long fuzzing run is ``python -m ncdiff_plugin.fuzz --cases N``; here a
+The long fuzzing run is ``python -m ncdiff_fuzz --cases N``; here a
 bounded, deterministic version runs through hypothesis.
 """
 
@@ -23,9 +23,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
+import ncdiff_fuzz as fuzz
 import ncdiff_plugin as ncd
 from conftest import ROOT
-from ncdiff_plugin import cli, container, fuzz, options
+from ncdiff_plugin import cli, container, options
 
 TIMEOUT = 5.0  # seconds per entry point and case, as the long run
 
@@ -107,7 +108,7 @@ def test_fuzz_primitives_are_pure_and_resign_is_exact():
 
 
 def test_fuzz_runner_prints_its_figures():
-    proc = subprocess.run([sys.executable, "-m", "ncdiff_plugin.fuzz", "--cases", "40", "--codecs", "jpeg", "--seed", "7"],
+    proc = subprocess.run([sys.executable, "-m", "ncdiff_fuzz", "--cases", "40", "--codecs", "jpeg", "--seed", "7"],
                           capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     assert "cases tried: 40" in proc.stdout and "failures: 0" in proc.stdout
@@ -210,6 +211,7 @@ def test_absurd_sizes_refused_from_the_header_without_allocation(size, monkeypat
     # With ncdiff's limit off, the payload's own size check refuses it before any pixel is allocated
     # (and Image.open still applies Pillow's own limit).
     monkeypatch.setattr(options, "MAX_IMAGE_PIXELS", None)
+    monkeypatch.setattr(options, "MAX_TOTAL_PIXELS", None)
     t = time.perf_counter()
     with pytest.raises(ncd.CorruptFileError, match="header says"):
         ncd.decode(data)
@@ -327,7 +329,7 @@ def test_learned_model_is_loaded_once_and_shared(monkeypatch):
 
 # -- weights --------------------------------------------------------------------------------------
 
-_PACKAGES = ["ncdiff_plugin", "codecs", "adapters"]
+_PACKAGES = ["ncdiff_plugin", "codecs", "adapters", "tools"]
 _UNPICKLING = re.compile(
     r"^\s*(import|from)\s+(c?pickle|_pickle|dill|joblib|shelve|marshal|cloudpickle)\b"
     r"|\b(pickle|cPickle|_pickle|dill|joblib|marshal|cloudpickle)\.loads?\s*\("

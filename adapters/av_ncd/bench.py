@@ -19,6 +19,7 @@ import time
 import warnings
 from typing import Optional
 
+import ncdiff_plugin as ncd
 from ncdiff_plugin.bench.machine import cpu_model, resolve_device
 
 from .keyframes import encode_frames_of
@@ -51,7 +52,7 @@ def _rate(n: int, seconds: float) -> Optional[float]:
 def bench(
     video,
     *,
-    quality: int = 75,
+    quality: int = ncd.DEFAULT_QUALITY,
     codec: str = "auto",
     decoder: Optional[str] = None,
     steps: Optional[int] = None,

@@ -8,6 +8,7 @@ prints ``ncd: error: ...`` and exits with status 1.
 import argparse
 import json
 
+from ncdiff_plugin import DEFAULT_QUALITY
 from ncdiff_plugin.cli import add_decoder_arguments, decoder_options
 
 
@@ -110,7 +111,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                                    "compresses them, with their timestamps, into one .ncd file.")
     p.add_argument("input", help="a video PyAV can read (.mp4, .mkv, .mov, ...)")
     p.add_argument("output", help="the .ncd file to write")
-    p.add_argument("-q", "--quality", type=int, default=75, help="1..100 (default 75)")
+    p.add_argument("-q", "--quality", type=int, default=DEFAULT_QUALITY, help=f"1..100 (default {DEFAULT_QUALITY})")
     p.add_argument("--codec", default="auto", help="auto (default), learned or jpeg")
     _selection(p)
     p.add_argument("--max-frames", type=_positive, default=DEFAULT_MAX_FRAMES, metavar="N",
@@ -139,7 +140,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        description="Times extracting + compressing a video's keyframes, and decoding + writing "
                                    "them back as a video, in a temporary folder.")
     p.add_argument("video")
-    p.add_argument("-q", "--quality", type=int, default=75, help="1..100 (default 75)")
+    p.add_argument("-q", "--quality", type=int, default=DEFAULT_QUALITY, help=f"1..100 (default {DEFAULT_QUALITY})")
     p.add_argument("--codec", default="auto", help="auto (default), learned or jpeg")
     _selection(p)
     p.add_argument("--decoder", help="decoder of learned files (default: base)")

@@ -8,7 +8,6 @@ drops every other frame before reconstructing it, so extracting the keyframes of
 a long video costs little more than demuxing it.
 """
 
-import io
 import math
 import os
 import time
@@ -19,7 +18,7 @@ from typing import Iterator, List, Optional, Tuple
 from PIL import Image
 
 import ncdiff_plugin as ncd
-from ncdiff_plugin import container, files, options
+from ncdiff_plugin import files, options
 from ncdiff_plugin.errors import CorruptFileError, InvalidOptionError, NCDError
 
 #: Default cap on the number of frames put into one ``.ncd`` (``--max-frames``);
@@ -257,7 +256,7 @@ def _progress_bar(total, desc, progress):
 def encode_frames_of(
     src,
     *,
-    quality: int = 75,
+    quality: int = ncd.DEFAULT_QUALITY,
     codec: str = "auto",
     every: Optional[int] = None,
     all_frames: bool = False,
@@ -267,10 +266,9 @@ def encode_frames_of(
 ) -> EncodeResult:
     """The work behind :func:`encode_keyframes`, returning timings as well as the bytes.
 
-    Frames are compressed one by one as they are decoded (each through
-    :func:`ncdiff_plugin.encode_frames`) and the per-frame payloads gathered
-    into one container, so only compressed data is held in memory, never the
-    decoded frames of the whole video.  The result is the file
+    Frames are compressed one by one as they are decoded, into one
+    :class:`ncdiff_plugin.FrameWriter`, so only compressed data is held in
+    memory, never the decoded frames of the whole video.  The result is the file
     ``ncdiff_plugin.encode_frames(all_frames, pts=..., durations=..., time_base=..., fps=...)``
     would write.
     """
@@ -285,11 +283,11 @@ def encode_frames_of(
         cap = min(cap, options.MAX_FRAMES)
     codec_options = {k: v for k, v in codec_options.items() if v is not None}
     t_start = time.perf_counter()
-    header = metadata = None
-    frames: List[container.Frame] = []
+    frame_pts: List[int] = []
     encode_seconds = 0.0
     reader = read_frames(src, keyframes_only=True, every=every)
     info = reader.info
+    writer = ncd.FrameWriter(quality, codec, time_base=info.time_base, fps=info.fps, **codec_options)
     what = "keyframes" if reader.keyframes_only else "frames"
     if reader.expected is not None and reader.expected > cap:
         reader.close()
@@ -303,42 +301,30 @@ def encode_frames_of(
     total = info.frames if by_position else reader.expected
     with reader, _progress_bar(total, f"encoding {what}", progress) as bar:
         for img, pts, duration in reader:
-            if len(frames) >= cap:
+            if len(frame_pts) >= cap:
                 raise InvalidOptionError(
                     f"{src} has more than {cap} {what} to encode (raise --max-frames / max_frames, "
                     f"or keep fewer with --every)"
                 )
-            if header is not None and img.size != (header.width, header.height):
-                raise InvalidOptionError(
-                    f"{src}: the frame at pts {pts} is {img.width}x{img.height}, the first one "
-                    f"{header.width}x{header.height}; an .ncd file holds frames of one size"
-                )
-            # Before spending time on a frame the file could not hold.
-            container.check_limits(img.width, img.height, len(frames) + 1)
             t0 = time.perf_counter()
-            data = ncd.encode_frames(
-                [img], quality, codec, pts=[pts], durations=[duration], time_base=info.time_base, fps=info.fps,
-                **codec_options,
-            )
-            parsed = container.read(io.BytesIO(data))
+            try:
+                writer.add(img, pts, duration)
+            except InvalidOptionError as exc:
+                raise InvalidOptionError(f"{src}, the frame at pts {pts}: {exc}") from None
             encode_seconds += time.perf_counter() - t0
-            if header is None:
-                header, metadata = parsed.header, parsed.metadata
-                codec = header.codec_id  # "auto" resolved once: every frame uses the same codec
-            frames.append(parsed.frames[0])
+            frame_pts.append(pts)
             if by_position:
-                position = min(total, int((pts - frames[0].pts) * info.time_base * info.fps) + 1)
+                position = min(total, int((pts - frame_pts[0]) * info.time_base * info.fps) + 1)
                 bar.update(max(0, position - bar.n))
-                bar.set_postfix(keyframes=len(frames), refresh=False)
+                bar.set_postfix(keyframes=len(frame_pts), refresh=False)
             else:
                 bar.update(1)
         if by_position and not bar.disable:
             bar.update(max(0, total - bar.n))
-    if not frames:
+    if not frame_pts:
         raise CorruptFileError(f"no {what} could be decoded from {src}")
-    out = container.write(container.Container(header=header, metadata=metadata, frames=frames))
     return EncodeResult(
-        data=out, info=info, codec=header.codec_id, quality=header.quality, pts=[f.pts for f in frames],
+        data=writer.finish(), info=info, codec=writer.codec_id, quality=writer.quality, pts=frame_pts,
         decode_seconds=reader.decode_seconds, encode_seconds=encode_seconds,
         total_seconds=time.perf_counter() - t_start,
     )
@@ -348,7 +334,7 @@ def encode_keyframes(
     src,
     dst=None,
     *,
-    quality: int = 75,
+    quality: int = ncd.DEFAULT_QUALITY,
     codec: str = "auto",
     every: Optional[int] = None,
     all_frames: bool = False,

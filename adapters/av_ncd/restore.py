@@ -87,15 +87,6 @@ def _video_codec(dst: str, video_codec: Optional[str]) -> str:
     return name
 
 
-def _read(src) -> bytes:
-    if isinstance(src, (bytes, bytearray, memoryview)):
-        return bytes(src)
-    if hasattr(src, "read"):
-        return src.read()
-    with open(os.fspath(src), "rb") as f:
-        return f.read()
-
-
 def _timestamps(parsed: container.Container):
     """(pts list, time base) to write: the stored ones, or 1/fps ticks when they do not increase."""
     pts = [f.pts for f in parsed.frames]
@@ -126,11 +117,6 @@ def _check_batch(batch) -> int:
     if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
         raise InvalidOptionError(f"batch must be a positive integer, got {batch!r}")
     return batch
-
-
-def _decode_options(decoder, steps, device, seed, extra) -> dict:
-    options = dict(extra, decoder=decoder, steps=steps, device=device, seed=seed)
-    return {k: v for k, v in options.items() if v is not None}
 
 
 def _write_video(parsed, path, codec_name, pts, tb, decode_opts, batch, bar, result):
@@ -242,8 +228,8 @@ def restore_frames(
         if os.path.isdir(folder) and os.listdir(folder) and not overwrite:
             raise InvalidOptionError(f"{folder} exists and is not empty (use -f to write into it)")
     t_start = time.perf_counter()
-    parsed = container.read(io.BytesIO(_read(src_ncd)))
-    decode_opts = _decode_options(decoder, steps, device, seed, decoder_options)
+    parsed = container.read(io.BytesIO(api.read_source(src_ncd)))
+    decode_opts = api.decode_options(decoder, steps, device, seed, **decoder_options)
     h = parsed.header
     result = RestoreResult(path=dst, kind=kind, video_codec=codec_name, width=h.width, height=h.height,
                            time_base=h.time_base)

@@ -54,7 +54,7 @@ def _to_rgb_order(img: np.ndarray) -> np.ndarray:
     return img
 
 
-def encode(img: np.ndarray, quality: int = 75, **options) -> np.ndarray:
+def encode(img: np.ndarray, quality: int = ncd.DEFAULT_QUALITY, **options) -> np.ndarray:
     """Encodes a BGR, BGRA or gray uint8 array; returns the file as a 1-D uint8 array."""
     try:
         data = ncd.encode(_to_rgb_order(img), quality=quality, **options)
@@ -103,7 +103,7 @@ def imencode(ext: str, img: np.ndarray, params=None):
 
         return cv2.imencode(ext, img, params if params is not None else [])
     opts = dict(zip(list(params or [])[0::2], list(params or [])[1::2]))
-    quality = opts.pop(IMWRITE_NCD_QUALITY, 75)
+    quality = opts.pop(IMWRITE_NCD_QUALITY, ncd.DEFAULT_QUALITY)
     codec = _CODEC_NAMES.get(opts.pop(IMWRITE_NCD_CODEC, NCD_CODEC_AUTO))
     if codec is None:
         raise _error()("IMWRITE_NCD_CODEC must be NCD_CODEC_AUTO, NCD_CODEC_LEARNED or NCD_CODEC_JPEG")

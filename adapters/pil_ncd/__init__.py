@@ -88,7 +88,7 @@ class NcdImageFile(ImageFile.ImageFile):
         if self._im is None or self._im.size != self.size:
             from ncdiff_plugin import api, options
 
-            opts = api._decode_options(options.DECODER, options.STEPS, options.DEVICE, options.SEED)
+            opts = api.decode_options(options.DECODER, options.STEPS, options.DEVICE, options.SEED)
             img = api.decode_container(self._container(), [self._frame], **opts)[0]
             self.load_prepare()
             self.im.paste(img.im, (0, 0) + img.size)
@@ -120,7 +120,7 @@ def _save(im, fp, filename, save_all=False):
             durations = [int(default)] * len(frames)
     data = api.encode_frames(
         frames,
-        quality=info.get("quality", 75),
+        quality=info.get("quality", api.DEFAULT_QUALITY),
         codec=info.get("codec", "auto"),
         durations=durations,
         exif=info.get("exif"),

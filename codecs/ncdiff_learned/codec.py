@@ -2,14 +2,22 @@
 
 import importlib.util
 import os
+import sys
 import threading
+import weakref
+from typing import Mapping, Optional, Tuple
 
 from PIL import Image
 
 from ncdiff_plugin.codec import Codec
 from ncdiff_plugin.errors import CorruptFileError, ImageTooLargeError, InvalidOptionError, WeightsMismatchError
 
-from .weights import BASE_WEIGHTS, CDC_WEIGHTS, NC_WEIGHTS
+from .decoders import DECODERS
+from .forksafe import fork_safe
+from .weights import BASE_WEIGHTS
+
+#: Every codec object, so a forked child can give each fresh per-process state.
+_INSTANCES = weakref.WeakSet()
 
 
 class LearnedCodec(Codec):
@@ -25,23 +33,38 @@ class LearnedCodec(Codec):
     #: An rANS stream starts with the coder's 8-byte state.
     MIN_STREAM_BYTES = 8
 
-    def __init__(self, weights_path: str = BASE_WEIGHTS, nc_weights_path: str = NC_WEIGHTS,
-                 cdc_weights_path: str = CDC_WEIGHTS):
+    def __init__(self, weights_path: str = BASE_WEIGHTS, decoder_weights: Optional[Mapping[str, str]] = None):
+        """``decoder_weights`` replaces the shipped weights of some decoders, e.g. ``{"nc": path}``."""
         self.weights_path = weights_path
-        self.nc_weights_path = nc_weights_path
-        self.cdc_weights_path = cdc_weights_path
+        #: Weights of each decoder that has a network of its own (see ``decoders.DECODERS``).
+        self.decoder_weights = {name: d.weights for name, d in DECODERS.items() if d.weights}
+        self.decoder_weights.update(decoder_weights or {})
         self._lock = threading.RLock()
         self._model = None
         self._metadata = None
         self._digest = None
-        self._unets = {}
+        self._networks = {}
+        self._cuda_lost = False
+        _INSTANCES.add(self)
+
+    def _after_fork(self):
+        """Per-process state in a forked child: a fresh lock, and no models on a device the child cannot use."""
+        self._lock = threading.RLock()
+        torch = sys.modules.get("torch")
+        if torch is not None and torch.cuda.is_initialized():
+            # CUDA does not survive fork: the child reloads onto the CPU.
+            self._cuda_lost = True
+            self._model, self._metadata, self._digest, self._networks = None, None, None, {}
 
     @property
     def decoders(self):
-        """"base" always; "nc" and "cdc" when their weights are installed."""
-        extra = tuple(name for name, path in (("nc", self.nc_weights_path), ("cdc", self.cdc_weights_path))
-                      if os.path.exists(path))
-        return ("base",) + extra
+        """The decoders of ``decoders.DECODERS`` whose weights are installed ("base" first, always)."""
+        return tuple(name for name in DECODERS
+                     if name not in self.decoder_weights or os.path.exists(self.decoder_weights[name]))
+
+    def decoder_steps(self, decoder: str) -> Optional[Tuple[int, int]]:
+        entry = DECODERS.get(decoder)
+        return entry.steps if entry else None
 
     def unavailable_reason(self):
         for module in ("torch", "compressai", "safetensors"):
@@ -59,18 +82,19 @@ class LearnedCodec(Codec):
                 self._model, self._metadata, self._digest = load_model(self.weights_path)
             return self._model
 
+    @fork_safe
     def model_info(self):
         self._load()
         return self._metadata["model_id"], self._digest
 
-    @staticmethod
-    def _device(device):
+    def _device(self, device):
         import torch
 
         if device is None:
-            return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+            return torch.device("cuda" if torch.cuda.is_available() and not self._cuda_lost else "cpu")
         return torch.device(device)
 
+    @fork_safe
     def encode(self, image: Image.Image, quality: int, device=None, **options):
         import numpy as np
         import torch
@@ -96,6 +120,7 @@ class LearnedCodec(Codec):
                 "(LearnedCodec.max_pixels); use codec='jpeg' for such images"
             )
 
+    @fork_safe
     def check_header(self, header):
         self.check_size(header.width, header.height)
         self._load()
@@ -106,6 +131,7 @@ class LearnedCodec(Codec):
                 f"{self._metadata['model_id']!r} ({self._digest.hex()[:16]}...): install the matching ncdiff version"
             )
 
+    @fork_safe
     def decode_latent(self, payloads, header, device=None):
         """The transmitted latent y_hat of one frame."""
         if len(payloads) != 3:
@@ -134,34 +160,32 @@ class LearnedCodec(Codec):
         symbols = (model.M * yh * (yw // 2), model.M * yh * (yw - yw // 2), model.N * zh * zw)
         return [p + bytes(16 * len(p) + 8 * n + 64) for p, n in zip(payloads, symbols)]
 
-    def _load_unet(self, decoder: str):
-        """(U-Net, metadata) of a diffusion decoder, checked against the installed base weights."""
+    def _load_network(self, decoder: str):
+        """(network, metadata) of a decoder with weights of its own, checked against the installed base weights."""
         with self._lock:
-            if decoder not in self._unets:
-                from . import weights
+            if decoder not in self._networks:
+                from .weights import load_network
 
                 base_digest = self.model_info()[1]
-                path = getattr(self, f"{decoder}_weights_path")
-                unet, metadata, _ = getattr(weights, f"load_{decoder}")(path)
+                net, metadata, _ = load_network(self.decoder_weights[decoder], DECODERS[decoder].network)
                 if metadata.get("base_sha256") != base_digest.hex():
                     raise WeightsMismatchError(
                         f"the installed {decoder} decoder {metadata.get('model_id')!r} was trained for other base weights"
                     )
-                self._unets[decoder] = (unet, metadata)
-            return self._unets[decoder]
+                self._networks[decoder] = (net, metadata)
+            return self._networks[decoder]
 
     def decode(self, payloads, header, **options):
         return self.decode_batch([payloads], header, **options)[0]
 
-    def decode_batch(self, frames, header, decoder=None, steps=None, device=None, seed=None,
-                     kappa=None, guidance=0.0, gamma=None, freq_filter=True, batch=8, **options):
-        """Entropy-decodes each frame's latent, then synthesises (and restores) in batches.
+    @fork_safe
+    def decode_batch(self, frames, header, decoder=None, steps=None, device=None, seed=None, batch=8, **options):
+        """Entropy-decodes each frame's latent, then turns it into pixels with ``decoder``, in batches.
 
-        ``decoder``: "base", "nc" or "cdc"; ``steps`` of the diffusion decoders;
-        ``kappa``: fresh noise per step (nc: the noise-constrained path's scale,
-        cdc: DDIM's eta; 0 = deterministic); ``guidance`` (nc): latent-consistency
-        step; ``gamma`` (cdc): scale of the starting noise; ``freq_filter`` (nc):
-        False bypasses the trained frequency filters (for the ablation).
+        ``decoder``: one of :attr:`decoders` (:data:`decoders.DECODERS` says what
+        each is); ``steps`` of a decoder that walks steps; the other options go to
+        the decoder's ``decode`` (nc: ``kappa``, ``guidance``, ``freq_filter``;
+        cdc: ``kappa``, ``gamma``).
         """
         import numpy as np
         import torch
@@ -169,6 +193,8 @@ class LearnedCodec(Codec):
         decoder = decoder or "base"
         if decoder not in self.decoders:
             raise InvalidOptionError(f"unknown decoder {decoder!r} for the learned codec; choose from {', '.join(self.decoders)}")
+        entry = DECODERS[decoder]
+        steps = _steps(steps, *entry.steps) if entry.steps else None
         dev = self._device(device)
         # Batching pays on a GPU; on a CPU it only multiplies the memory held.
         batch = batch if dev.type == "cuda" else 1
@@ -177,60 +203,14 @@ class LearnedCodec(Codec):
             y_hat = torch.cat([self.decode_latent(p, header, dev) for p in frames[start : start + batch]])
             with self._lock:
                 model = self._load()
-                if decoder == "base":
-                    x = model.synthesize(y_hat, header.height, header.width)
-                elif decoder == "nc":
-                    x = self._restore_nc(model, y_hat, header, dev, steps, seed, kappa, guidance, freq_filter)
-                else:
-                    x = self._restore_cdc(model, y_hat, header, dev, steps, seed, kappa, gamma)
+                net, metadata = self._load_network(decoder) if entry.weights else (None, None)
+                with torch.no_grad():
+                    x = entry.decode(model, net, metadata, y_hat, header, dev, steps=steps, seed=seed, **options)
             for frame in x:
                 arr = (frame.permute(1, 2, 0).cpu().numpy() * 255.0 + 0.5).astype(np.uint8)
                 img = Image.fromarray(arr, "RGB")
                 images.append(img.convert("L") if header.mode in ("L", "LA") else img)
         return images
-
-    def _restore_nc(self, model, y_hat, header, dev, steps, seed, kappa, guidance, freq_filter):
-        import torch
-
-        from .diffusion.guidance import latent_consistency_guide
-        from .diffusion.nc import DEFAULT_STEPS, MAX_STEPS, nc_restore
-        from .rate import level_for_quality
-
-        steps = _steps(steps, DEFAULT_STEPS, MAX_STEPS)
-        unet, metadata = self._load_unet("nc")
-        unet.to(dev)
-        kappa = 0.0 if kappa is None else float(kappa)
-        generator = torch.Generator(dev).manual_seed(0 if seed is None else int(seed))
-        guide = None
-        if guidance:
-            scale = model.quantization_scale(header.quality, dev)
-            guide = latent_consistency_guide(model.g_a, y_hat, scale, float(guidance))
-        with torch.no_grad():
-            x_base = model.g_s(y_hat).clamp_(0, 1)
-            x = nc_restore(unet, y_hat, x_base, level_for_quality(header.quality), steps=steps,
-                           power=float(metadata["eta_power"]), kappa=kappa, generator=generator, guide=guide,
-                           freq_filter=bool(freq_filter))
-        return x[..., : header.height, : header.width]
-
-    def _restore_cdc(self, model, y_hat, header, dev, steps, seed, kappa, gamma):
-        import torch
-
-        from .diffusion.cdc import DEFAULT_GAMMA, DEFAULT_STEPS, MAX_STEPS, cdc_restore
-        from .rate import level_for_quality
-
-        steps = _steps(steps, DEFAULT_STEPS, MAX_STEPS)
-        gamma = DEFAULT_GAMMA if gamma is None else float(gamma)
-        if not 0.0 <= gamma <= 2.0:
-            raise InvalidOptionError(f"gamma (the starting noise scale) must be in 0..2, got {gamma}")
-        unet, _ = self._load_unet("cdc")
-        unet.to(dev)
-        generator = torch.Generator(dev).manual_seed(0 if seed is None else int(seed))
-        with torch.no_grad():
-            features, _ = model.synthesis_features(y_hat)
-            x = cdc_restore(unet, features, (y_hat.shape[0], 3, *(16 * n for n in y_hat.shape[-2:])),
-                            level_for_quality(header.quality), steps=steps, gamma=gamma,
-                            kappa=0.0 if kappa is None else float(kappa), generator=generator)
-        return x[..., : header.height, : header.width]
 
 
 def _steps(steps, default: int, largest: int) -> int:
@@ -239,5 +219,12 @@ def _steps(steps, default: int, largest: int) -> int:
         raise InvalidOptionError(f"steps must be in 1..{largest}, got {steps}")
     return steps
 
+
+def _after_fork_in_child():
+    for codec in list(_INSTANCES):
+        codec._after_fork()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 CODEC = LearnedCodec()

@@ -1,11 +1,9 @@
 """Quality <-> rate level mapping shared by training and coding.
 
-One set of weights covers quality 1..100: the model learns a gain vector per
-level (Cui et al., "Asymmetric Gained Deep Image Compression", CVPR 2021) and a
-quality picks a continuous point between two levels.  Pure Python, no torch.
+One set of weights covers quality 1..100: the model learns a quantisation step
+per level (gain vectors in the older architecture) and a quality picks a
+continuous point between two levels.  Pure Python, no torch.
 """
-
-import math
 
 # Rate-distortion trade-offs the levels are trained for (loss = lambda*255^2*MSE + bpp),
 # log-spaced so that quality 1..100 spans about 0.05 to 2 bpp on Kodak.
@@ -18,9 +16,3 @@ def level_for_quality(quality: float) -> float:
     q = min(max(float(quality), 1.0), 100.0)
     return (q - 1.0) / 99.0 * (LEVELS - 1)
 
-
-def lambda_for_level(level: float) -> float:
-    """Log-linear interpolation of LAMBDAS (the level a training sample is drawn at)."""
-    i = min(int(math.floor(level)), LEVELS - 2)
-    a = level - i
-    return math.exp((1 - a) * math.log(LAMBDAS[i]) + a * math.log(LAMBDAS[i + 1]))

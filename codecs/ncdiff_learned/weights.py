@@ -6,8 +6,6 @@ import os
 
 WEIGHTS_DIR = os.path.join(os.path.dirname(__file__), "weights")
 BASE_WEIGHTS = os.path.join(WEIGHTS_DIR, "base.safetensors")
-NC_WEIGHTS = os.path.join(WEIGHTS_DIR, "nc.safetensors")
-CDC_WEIGHTS = os.path.join(WEIGHTS_DIR, "cdc.safetensors")
 
 
 def read_weights(path: str):
@@ -30,29 +28,16 @@ def _float32(raw: bytes) -> dict:
     return {k: v.float() if v.dtype == torch.float16 else v for k, v in load_safetensors(raw).items()}
 
 
-def _load_unet(path: str, cls):
-    """(U-Net of class ``cls`` in eval mode, metadata dict, sha256 digest)."""
+def load_network(path: str, network):
+    """(a decoder's network in eval mode, metadata dict, sha256 digest); ``network(**config)`` builds it
+    from the configuration stored in the weights."""
     raw, digest = read_weights(path)
     metadata = _metadata(raw)
     config = json.loads(metadata["unet"])
-    unet = cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in config.items()})
-    unet.load_state_dict(_float32(raw))
-    unet.eval()
-    return unet, metadata, digest
-
-
-def load_nc(path: str = NC_WEIGHTS):
-    """(NC U-Net in eval mode, metadata dict, sha256 digest)."""
-    from .diffusion.unet import NCUNet
-
-    return _load_unet(path, NCUNet)
-
-
-def load_cdc(path: str = CDC_WEIGHTS):
-    """(CDC U-Net in eval mode, metadata dict, sha256 digest)."""
-    from .diffusion.cdc_unet import CDCUNet
-
-    return _load_unet(path, CDCUNet)
+    net = network(**{k: tuple(v) if isinstance(v, list) else v for k, v in config.items()})
+    net.load_state_dict(_float32(raw))
+    net.eval()
+    return net, metadata, digest
 
 
 def load_model(path: str = BASE_WEIGHTS):

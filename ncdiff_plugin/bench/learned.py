@@ -7,9 +7,6 @@ from typing import Dict, Mapping, Optional, Sequence, Tuple, Union
 
 from .entry import BenchEntry, DecodeVariant
 
-# Decoders that walk a number of diffusion steps; ``base`` is a single synthesis pass.
-STEPPED_DECODERS = ("nc", "cdc")
-
 _SPEC = re.compile(r"^(?P<name>[A-Za-z0-9_-]+)(?:\[(?P<options>[^\]]*)\])?$")
 
 
@@ -65,12 +62,16 @@ def ncd_entry(
 
         return decode
 
+    def walks_steps(name: str) -> bool:
+        chosen = ncd.get_codecs().get(codec)
+        return chosen is not None and chosen.decoder_steps(name) is not None
+
     variants = []
     for decoder in decoders:
         name, options = parse_decoder(decoder)
         # A mapping's key is a decoder spec ("nc[kappa=0.05]") or, for all of that name, "nc".
         counts = steps.get(decoder, steps.get(name)) if isinstance(steps, Mapping) else steps
-        step_counts = counts if (counts and name in STEPPED_DECODERS) else [None]
+        step_counts = counts if (counts and walks_steps(name)) else [None]
         for k in step_counts:
             variants.append(DecodeVariant(decoder, k, device or "auto", decoder_for(name, options, k)))
     name = "ncd" if codec == "learned" else f"ncd-{codec}"

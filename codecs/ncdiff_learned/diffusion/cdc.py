@@ -2,17 +2,35 @@
 
 import torch
 
+from ncdiff_plugin.errors import InvalidOptionError
+
+from ..rate import level_for_quality
 from .samplers import sample_ddim
 from .schedule import cosine, timesteps
 
-DEFAULT_STEPS = 17
-MAX_STEPS = 1000
 #: Scale of the starting noise (CDC's sampling temperature): below 1 trades
 #: texture for fidelity.
 DEFAULT_GAMMA = 0.8
 
 
-def cdc_restore(unet, features, shape, level: float, *, steps: int = DEFAULT_STEPS, gamma: float = DEFAULT_GAMMA,
+def decode(model, unet, metadata, y_hat, header, device, *, steps: int, seed=None, kappa=None, gamma=None,
+            **options):
+    """The cdc decoder (see ``decoders``): ``kappa`` is DDIM's eta (0: deterministic), ``gamma``
+    the scale of the starting noise."""
+    gamma = DEFAULT_GAMMA if gamma is None else float(gamma)
+    if not 0.0 <= gamma <= 2.0:
+        raise InvalidOptionError(f"gamma (the starting noise scale) must be in 0..2, got {gamma}")
+    unet.to(device)
+    generator = torch.Generator(device).manual_seed(0 if seed is None else int(seed))
+    with torch.no_grad():
+        features, _ = model.synthesis_features(y_hat)
+        x = cdc_restore(unet, features, (y_hat.shape[0], 3, *(16 * n for n in y_hat.shape[-2:])),
+                        level_for_quality(header.quality), steps=steps, gamma=gamma,
+                        kappa=0.0 if kappa is None else float(kappa), generator=generator)
+    return x[..., : header.height, : header.width]
+
+
+def cdc_restore(unet, features, shape, level: float, *, steps: int, gamma: float = DEFAULT_GAMMA,
                 kappa: float = 0.0, generator=None):
     """x0 estimate in [0, 1] of a batch; ``features`` from ``synthesis_features``,
     ``shape`` the padded (B, 3, H, W)."""

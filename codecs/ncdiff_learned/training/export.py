@@ -9,9 +9,10 @@ from safetensors.torch import save_file
 
 from ncdiff_plugin.files import atomic_output
 
-from .models import ARCHITECTURES
-from .training.checkpoint import load_checkpoint
-from .weights import BASE_WEIGHTS, CDC_WEIGHTS, NC_WEIGHTS, read_weights
+from ..decoders import DECODERS
+from ..models import ARCHITECTURES
+from ..weights import BASE_WEIGHTS, read_weights
+from .checkpoint import load_checkpoint
 
 
 def _config(ckpt_path: str) -> dict:
@@ -31,7 +32,7 @@ def _save(tensors: dict, out_path: str, metadata: dict) -> bytes:
 
 
 def export_base(ckpt_path: str, out_path: str = BASE_WEIGHTS, data: str = "") -> str:
-    from .training.base import ARCH_NAMES
+    from .base import ARCH_NAMES
 
     config = _config(ckpt_path)
     architecture = ARCH_NAMES[config.get("arch", "gain")]
@@ -142,8 +143,8 @@ def _export_unet(ckpt_path, out_path, unet, name, description, data, metadata, r
     return out_path
 
 
-def export_nc(ckpt_path: str, out_path: str = NC_WEIGHTS, data: str = "") -> str:
-    from .diffusion.unet import NCUNet
+def export_nc(ckpt_path: str, out_path: str = DECODERS["nc"].weights, data: str = "") -> str:
+    from ..diffusion.unet import NCUNet
 
     config = _config(ckpt_path)
     unet = NCUNet(freq_filter=not config.get("no_freq_filter", False))
@@ -151,8 +152,8 @@ def export_nc(ckpt_path: str, out_path: str = NC_WEIGHTS, data: str = "") -> str
                         {"eta_power": config["eta_power"], "kappa": config["kappa"]}, ("kappa", "eta_power"))
 
 
-def export_cdc(ckpt_path: str, out_path: str = CDC_WEIGHTS, data: str = "") -> str:
-    from .diffusion.cdc_unet import CDCUNet
+def export_cdc(ckpt_path: str, out_path: str = DECODERS["cdc"].weights, data: str = "") -> str:
+    from ..diffusion.cdc_unet import CDCUNet
 
     config = _config(ckpt_path)
     return _export_unet(ckpt_path, out_path, CDCUNet(), "cdc", "CDC latent-conditioned x0-predicting U-Net", data,
