@@ -5,7 +5,7 @@
     import ray, ray_ncd
 
     ds = ray.data.read_images("photos/", include_paths=True)
-    ds = ds.map_batches(ray_ncd.NCDEncoder, fn_constructor_kwargs={"quality": 50}, concurrency=2,
+    ds = ds.map_batches(ray_ncd.NCDEncoder, fn_constructor_kwargs={"quality": 50}, concurrency=1,
                         batch_size=8, batch_format="numpy")
     ds.write_parquet("photos-ncd/")      # columns: path, ncd (the .ncd bytes)
 
