@@ -7,6 +7,7 @@ actors run the same function and only the driver touches the destination.
 import glob
 import io
 import os
+import sys
 import time
 from dataclasses import asdict, dataclass
 from typing import List, Optional, Tuple
@@ -88,6 +89,13 @@ def find_jobs(sources: List[str], dst: str, decode: bool) -> List[Job]:
             outputs[output] = path
             jobs.append(Job(path, relative, output))
     return jobs
+
+
+def set_threads(threads: int) -> None:
+    """torch threads of a worker: torch reads OMP_NUM_THREADS on import; set it too if already imported."""
+    os.environ["OMP_NUM_THREADS"] = str(threads)
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(threads)
 
 
 def transcode(data: bytes, settings: Settings) -> Tuple[bytes, dict]:

@@ -9,14 +9,12 @@ import concurrent.futures as cf
 
 from ncdiff_plugin.errors import NCDError
 
-from .jobs import transcode_many
+from .jobs import set_threads, transcode_many
 
 
 class _Transcoder:
     def __init__(self, threads: int):
-        import torch
-
-        torch.set_num_threads(threads)
+        set_threads(threads)  # torch is imported on the first learned file, not for a JPEG-only job
 
     def transcode_many(self, items, settings):
         return transcode_many(items, settings)

@@ -18,7 +18,7 @@ from typing import Iterable, Iterator, List, Optional, Sequence
 from ncdiff_plugin import files
 from ncdiff_plugin.errors import InvalidOptionError
 
-from .jobs import Job, Settings, find_jobs, transcode_many
+from .jobs import Job, Settings, find_jobs, set_threads, transcode_many
 
 MANIFEST = "manifest.jsonl"
 SETTINGS_FILE = ".ncd-batch.json"
@@ -90,9 +90,9 @@ class LocalWorkers:
         if workers > 1:
             # spawn: fresh interpreters are safe whatever threads this process runs (a Ray driver, a notebook).
             self.pool = cf.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
-                                               initializer=_set_threads, initargs=(threads,))
+                                               initializer=set_threads, initargs=(threads,))
         else:
-            _set_threads(threads)
+            set_threads(threads)
 
     def submit(self, items, settings) -> cf.Future:
         if self.pool is not None:
@@ -104,15 +104,6 @@ class LocalWorkers:
     def close(self):
         if self.pool is not None:
             self.pool.shutdown(cancel_futures=True)
-
-
-def _set_threads(threads: int) -> None:
-    # torch reads OMP_NUM_THREADS on import; set it too in case torch is already imported.
-    os.environ["OMP_NUM_THREADS"] = str(threads)
-    import sys
-
-    if "torch" in sys.modules:
-        sys.modules["torch"].set_num_threads(threads)
 
 
 def run_batch(sources: Iterable[str], dst: str, settings: Settings = Settings(), *, workers: int = 1,
