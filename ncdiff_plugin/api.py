@@ -182,7 +182,7 @@ class FrameWriter:
                                      f"{h.width}x{h.height}")
         if img.mode != h.mode:
             img = img.convert(h.mode)
-        container.check_limits(h.width, h.height, self.frame_count + 1)
+        container.check_limits(h.width, h.height, self.frame_count + 1, warn=False)
         pts = self._next_pts if pts is None else int(pts)
         colour, alpha = images.split_alpha(img)
         payloads = self._codec.encode(colour, self.quality, **self._options)
@@ -227,16 +227,18 @@ def codec_for(header: container.Header) -> Codec:
     return codec
 
 
-def _finish(img: Image.Image, parsed: container.Container, frame: container.Frame) -> Image.Image:
+def _finish(img: Image.Image, parsed: container.Container, frame: container.Frame, region=None) -> Image.Image:
     header = parsed.header
-    if not isinstance(img, Image.Image) or img.size != (header.width, header.height):
+    box = region or (0, 0, header.width, header.height)
+    if not isinstance(img, Image.Image) or img.size != box[2:]:
         raise CorruptFileError(f"codec {header.codec_id!r} returned an image of the wrong size")
     base_mode = header.mode[:-1] if header.mode in ("LA", "RGBA") else header.mode
     if img.mode != base_mode:
         img = img.convert(base_mode)
     if frame.alpha is not None:
         img = img.convert(header.mode)
-        img.putalpha(images.decode_alpha(frame.alpha, img.size))
+        alpha = images.decode_alpha(frame.alpha, (header.width, header.height))
+        img.putalpha(alpha.crop(_corners(box)) if region else alpha)
     meta = parsed.metadata
     if meta.get("exif"):
         img.info["exif"] = EXIF_PREFIX + meta["exif"]
@@ -245,6 +247,24 @@ def _finish(img: Image.Image, parsed: container.Container, frame: container.Fram
     if meta.get("xmp"):
         img.info["xmp"] = meta["xmp"]
     return img
+
+
+def _corners(box):
+    left, top, width, height = box
+    return (left, top, left + width, top + height)
+
+
+def check_region(region, width: int, height: int) -> tuple:
+    """``region`` as (left, top, width, height) ints inside a ``width`` x ``height`` image, or InvalidOptionError."""
+    try:
+        left, top, w, h = (int(v) for v in region)
+        if any(int(v) != v or isinstance(v, bool) for v in region):
+            raise ValueError
+    except (TypeError, ValueError):
+        raise InvalidOptionError(f"region must be four integers (left, top, width, height), got {region!r}") from None
+    if left < 0 or top < 0 or w < 1 or h < 1 or left + w > width or top + h > height:
+        raise InvalidOptionError(f"region {[left, top, w, h]} is empty or outside the {width}x{height} image")
+    return left, top, w, h
 
 
 def decode_options(decoder=None, steps=None, device=None, seed=None, **extra) -> dict:
@@ -258,15 +278,25 @@ def _out_of_memory(exc: BaseException) -> bool:
     return type(exc).__name__ == "OutOfMemoryError" or "out of memory" in text or "can't allocate memory" in text
 
 
-def decode_container(parsed: container.Container, indexes: Sequence[int], **options) -> List[Image.Image]:
-    """Decodes the given frames of a parsed container (batched by the codec)."""
+def decode_container(parsed: container.Container, indexes: Sequence[int], region=None, **options) -> List[Image.Image]:
+    """Decodes the given frames of a parsed container (batched by the codec); ``region``:
+    (left, top, width, height) of each frame only."""
     codec = codec_for(parsed.header)
     for i in indexes:
         if not 0 <= i < len(parsed.frames):
             raise InvalidOptionError(f"frame {i} out of range: the file has {len(parsed.frames)}")
+    h = parsed.header
+    if region is not None:
+        region = check_region(region, h.width, h.height)
+    if not codec.tiled and any(parsed.frames[i].tiles for i in indexes):
+        raise CorruptFileError(f"the file has TILE chunks, but codec {h.codec_id!r} does not code tiles")
+    if region is not None and codec.tiled:
+        options["region"] = region
     try:
         codec.check_header(parsed.header)
         decoded = codec.decode_batch([parsed.frames[i].payloads for i in indexes], parsed.header, **options)
+        if region is not None and not codec.tiled:
+            decoded = [img.crop(_corners(region)) for img in decoded]
     except NCDError:
         raise
     except (MemoryError, OSError, SyntaxError, EOFError, LookupError, RuntimeError, ValueError, ArithmeticError,
@@ -274,26 +304,29 @@ def decode_container(parsed: container.Container, indexes: Sequence[int], **opti
         # Whatever a codec raises on a bad payload (a learned codec's fixed-point
         # overflow is an ArithmeticError) is an NCDError; running out of memory
         # on a file that declares a large image is not "corrupt" but too large here.
-        h = parsed.header
         if isinstance(exc, MemoryError) or _out_of_memory(exc):
             raise ImageTooLargeError(
                 f"not enough memory to decode {len(indexes)} frame(s) of {h.width}x{h.height} with codec "
                 f"{h.codec_id!r}: {exc}"
             ) from None
         raise CorruptFileError(f"{h.codec_id} payload cannot be decoded: {type(exc).__name__}: {exc}") from None
-    return [_finish(img, parsed, parsed.frames[i]) for img, i in zip(decoded, indexes)]
+    return [_finish(img, parsed, parsed.frames[i], region) for img, i in zip(decoded, indexes)]
 
 
-def decode(data, *, frame: int = 0, decoder=None, steps=None, device=None, seed=None, **options) -> Image.Image:
+def decode(data, *, frame: int = 0, region=None, decoder=None, steps=None, device=None, seed=None,
+           **options) -> Image.Image:
     """Decodes one frame of an ``.ncd`` file (bytes, path or binary file) to a PIL image.
+
+    ``region=(left, top, width, height)`` returns only those pixels, exactly as
+    the full decode has them; a file coded in tiles decodes only the tiles under it.
 
     ``decoder`` (learned files: ``"base"``, or ``"nc"`` / ``"cdc"`` when installed),
     ``steps``, ``device`` and ``seed`` choose how it is decoded; further decoder
-    options (``kappa``; ``guidance`` for ``nc``; ``gamma`` for ``cdc``) pass through.
+    options (``kappa`` and ``guidance`` for ``nc``; ``eta`` and ``gamma`` for ``cdc``) pass through.
     Codecs ignore what does not apply to them.
     """
     parsed = container.read(io.BytesIO(read_source(data)))
-    return decode_container(parsed, [frame], **decode_options(decoder, steps, device, seed, **options))[0]
+    return decode_container(parsed, [frame], region, **decode_options(decoder, steps, device, seed, **options))[0]
 
 
 def decode_frames(data, *, decoder=None, steps=None, device=None, seed=None, **options) -> List[Image.Image]:
@@ -334,7 +367,8 @@ def inspect(data) -> dict:
                 "index": i,
                 "pts": f.pts,
                 "duration": f.duration,
-                "streams": [len(p) for p in f.payloads],
+                "streams": [len(p) for p in f.streams()],
+                "tiles": [list(t.box) for t in f.tiles] if f.tiles else [[0, 0, h.width, h.height]],
                 "alpha_bytes": len(f.alpha) if f.alpha is not None else 0,
             }
             for i, f in enumerate(parsed.frames)

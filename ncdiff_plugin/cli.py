@@ -45,7 +45,7 @@ def _cmd_decode(args) -> int:
     with open(args.input, "rb") as f:
         data = f.read()
     t0 = time.perf_counter()
-    img = api.decode(data, frame=args.frame, **decoder_options(args))
+    img = api.decode(data, frame=args.frame, region=args.region, **decoder_options(args))
     elapsed = time.perf_counter() - t0
     with files.atomic_output(args.output) as tmp:
         save_opts = {k: img.info[k] for k in ("exif", "icc_profile") if k in img.info and fmt in ("PNG", "JPEG", "WEBP", "TIFF", "NCD")}
@@ -66,7 +66,9 @@ def _print_info(info: dict) -> None:
             print(f"  {key:15} {size} bytes")
     for f in info["frames"][:20]:
         alpha = f", alpha {f['alpha_bytes']} bytes" if f["alpha_bytes"] else ""
-        print(f"  frame {f['index']:<9} pts {f['pts']}, duration {f['duration']}, streams {f['streams']} bytes{alpha}")
+        tiles = f", {len(f['tiles'])} tiles" if len(f["tiles"]) > 1 else ""
+        streams = f["streams"] if len(f["streams"]) <= 6 else f"{len(f['streams'])} of {sum(f['streams'])}"
+        print(f"  frame {f['index']:<9} pts {f['pts']}, duration {f['duration']}, streams {streams} bytes{tiles}{alpha}")
     if len(info["frames"]) > 20:
         print(f"  ... {len(info['frames']) - 20} more frames")
     print("  chunks:")
@@ -103,15 +105,24 @@ def add_decoder_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--steps", type=int, help="diffusion steps of the decoder")
     p.add_argument("--device", help="torch device (default: cuda when available, else cpu)")
     p.add_argument("--seed", type=int, help="seed of stochastic decoders")
-    p.add_argument("--kappa", type=float, help="nc, cdc: fresh noise per step, 0 = deterministic (default)")
+    p.add_argument("--kappa", type=float, help="nc: fresh noise per step, 0 = deterministic (default)")
+    p.add_argument("--eta", type=float, help="cdc: DDIM's eta, fresh noise per step, 0 = deterministic (default)")
     p.add_argument("--guidance", type=float, help="nc: latent-consistency guidance step (default 0: off)")
     p.add_argument("--gamma", type=float, help="cdc: scale of the starting noise (default 0.8)")
 
 
 def decoder_options(args: argparse.Namespace) -> dict:
     """The options ``add_decoder_arguments`` defines, as keyword arguments of ``ncd.decode``."""
-    names = ("decoder", "steps", "device", "seed", "kappa", "guidance", "gamma")
+    names = ("decoder", "steps", "device", "seed", "kappa", "eta", "guidance", "gamma")
     return {name: getattr(args, name) for name in names if getattr(args, name) is not None}
+
+
+def _region(text: str):
+    try:
+        left, top, width, height = (int(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected LEFT,TOP,WIDTH,HEIGHT in pixels, got {text!r}") from None
+    return left, top, width, height
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -135,6 +146,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("output", help="output image; the format follows the extension (.png, .jpg...)")
     add_decoder_arguments(p)
     p.add_argument("--frame", type=int, default=0, help="frame to decode (default 0)")
+    p.add_argument("--region", type=_region, metavar="L,T,W,H",
+                   help="decode only this rectangle: left, top, width, height in pixels")
     p.add_argument("-f", "--force", action="store_true", help="overwrite OUTPUT if it exists")
     p.set_defaults(func=_cmd_decode)
 

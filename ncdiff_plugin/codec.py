@@ -10,7 +10,7 @@ class Codec:
 
     ``encode`` receives an image in one of ``modes`` (the API converts other
     modes and carries alpha itself) and returns the payload streams of one
-    frame; ``decode`` gets them back with the file header and returns an image
+    frame (or its tiles, see :attr:`tiled`); ``decode`` gets them back with the file header and returns an image
     of the header's size in the colour mode without alpha.
     """
 
@@ -25,6 +25,10 @@ class Codec:
     max_pixels = None
     #: Decoder names accepted at decode time; the first is the default.
     decoders: Sequence[str] = ("default",)
+    #: Whether ``encode`` may return a list of ``container.Tile`` (a frame coded in tiles),
+    #: ``decode`` takes such frames and a ``region=(left, top, width, height)`` option
+    #: (returning that part only).  Other codecs get whole frames, and the API crops them.
+    tiled: bool = False
 
     def decoder_steps(self, decoder: str) -> Optional[Tuple[int, int]]:
         """(default, largest) step counts of a decoder that walks steps (diffusion); None for one pass."""

@@ -7,10 +7,13 @@ against the data actually present and against the limits in
 
 import io
 import struct
+import warnings
 import zlib
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import BinaryIO, List, Optional
+
+from PIL.Image import DecompressionBombWarning
 
 from . import options
 from .errors import (
@@ -23,12 +26,13 @@ from .errors import (
 )
 
 SIGNATURE = b"\x8bNCD\r\n\x1a\n"
-VERSION = (1, 1)
+#: Written as 1.1, or 1.2 when a frame is coded in tiles (``TILE`` chunks).
+VERSION = (1, 2)
 MODES = ("L", "LA", "RGB", "RGBA")
 # A chunk's data is at most this long (the length field is 31 bits, as in PNG).
 MAX_CHUNK_BYTES = 2**31 - 1
 
-HEADER, FRAME, DATA, ALPHA, END = b"NHDR", b"FRAM", b"DATA", b"ALPH", b"NEND"
+HEADER, FRAME, TILE, DATA, ALPHA, END = b"NHDR", b"FRAM", b"TILE", b"DATA", b"ALPH", b"NEND"
 METADATA = {b"eXIf": "exif", b"iCCP": "icc_profile", b"xMPd": "xmp"}
 
 #: NHDR: the numbers (HEADER_NUMBERS), then the strings (HEADER_STRINGS, each a length byte and
@@ -39,6 +43,8 @@ HEADER_NUMBERS = ("major", "minor", "width", "height", "frame_count", "quality",
 HEADER_STRINGS = ("mode", "codec_id", "plugin", "model_id")
 #: FRAM: frame index, pts, duration.
 FRAME_LAYOUT = struct.Struct(">IqI")
+#: TILE: left, top, width, height in image pixels.
+TILE_LAYOUT = struct.Struct(">IIII")
 
 
 @dataclass
@@ -61,11 +67,37 @@ class Header:
 
 
 @dataclass
+class Tile:
+    """A rectangle of a frame coded on its own: its box in image pixels and its payload streams."""
+
+    left: int
+    top: int
+    width: int
+    height: int
+    payloads: List[bytes] = field(default_factory=list)
+
+    @property
+    def box(self) -> tuple:
+        return (self.left, self.top, self.width, self.height)
+
+
+@dataclass
 class Frame:
-    payloads: List[bytes]
+    #: The codec's payload streams, or a list of :class:`Tile` for a frame coded in tiles.
+    payloads: list
     pts: int = 0
     duration: int = 0
     alpha: Optional[bytes] = None
+
+    @property
+    def tiles(self) -> Optional[List[Tile]]:
+        """The tiles of a tiled frame, None for a frame coded whole."""
+        return self.payloads if self.payloads and isinstance(self.payloads[0], Tile) else None
+
+    def streams(self) -> List[bytes]:
+        """Every payload stream of the frame, tile after tile."""
+        tiles = self.tiles
+        return [p for t in tiles for p in t.payloads] if tiles is not None else list(self.payloads)
 
 
 @dataclass
@@ -84,11 +116,11 @@ def _str8(value: str, what: str) -> bytes:
 
 
 def encode_header(h: Header) -> bytes:
-    """NHDR data: version 1.1 with the sequence checksum, or 1.0 when it is unknown."""
+    """NHDR data: version ``h.version`` (1.1 or 1.2) with the sequence checksum, 1.0 when it is unknown."""
     fps_num, fps_den = (h.fps.numerator, h.fps.denominator) if h.fps else (0, 0)
     if len(h.weights_hash) != 32:
         raise ValueError("weights_hash must be 32 bytes (sha256)")
-    minor = 0 if h.sequence_crc is None else VERSION[1]
+    minor = 0 if h.sequence_crc is None else h.version[1]
     return (
         HEADER_LAYOUT.pack(
             VERSION[0], minor, h.width, h.height, h.frame_count, h.quality, 0,
@@ -111,7 +143,7 @@ def make_chunk(kind: bytes, data: bytes) -> bytes:
 
 
 def sequence_checksum(crcs, value: int = 0) -> int:
-    """CRC-32 of the 4-byte CRCs of the FRAM, DATA and ALPH chunks, in file order.
+    """CRC-32 of the 4-byte CRCs of the FRAM, TILE, DATA and ALPH chunks, in file order.
 
     Each chunk's own CRC proves its contents; this one proves their order and
     number, so that a payload moved to another frame or stream, duplicated,
@@ -122,23 +154,36 @@ def sequence_checksum(crcs, value: int = 0) -> int:
     return value
 
 
-def check_limits(width: int, height: int, frames: int) -> None:
-    """Refuses what readers refuse (:mod:`ncdiff_plugin.options`): one frame's pixels, the frames, the pixels of all frames."""
-    if options.MAX_IMAGE_PIXELS is not None and width * height > options.MAX_IMAGE_PIXELS:
-        raise ImageTooLargeError(
-            f"image size {width}x{height} ({width * height} pixels) exceeds the limit of "
-            f"{options.MAX_IMAGE_PIXELS} pixels (ncdiff_plugin.options.MAX_IMAGE_PIXELS): "
-            "it could be a decompression bomb"
-        )
+def check_limits(width: int, height: int, frames: int, warn: bool = True) -> None:
+    """The decompression-bomb guard of :mod:`ncdiff_plugin.options`, as Pillow's: one frame's pixels and
+    the pixels of all frames warn over their limit and are refused over twice it; frames are refused over
+    ``MAX_FRAMES``.  Writers pass ``warn=False``: a file is only refused there if readers would refuse it."""
     if options.MAX_FRAMES is not None and frames > options.MAX_FRAMES:
         raise ImageTooLargeError(
             f"file declares {frames} frames, over the limit of {options.MAX_FRAMES} (ncdiff_plugin.options.MAX_FRAMES)"
         )
-    if options.MAX_TOTAL_PIXELS is not None and width * height * frames > options.MAX_TOTAL_PIXELS:
-        raise ImageTooLargeError(
-            f"{frames} frames of {width}x{height} make {width * height * frames} pixels, over the limit of "
-            f"{options.MAX_TOTAL_PIXELS} for one file (ncdiff_plugin.options.MAX_TOTAL_PIXELS)"
-        )
+    for pixels, limit, what, name in (
+        (width * height, options.MAX_IMAGE_PIXELS, f"image size {width}x{height}", "MAX_IMAGE_PIXELS"),
+        (width * height * frames, options.MAX_TOTAL_PIXELS, f"{frames} frames of {width}x{height}", "MAX_TOTAL_PIXELS"),
+    ):
+        if limit is None or pixels <= limit:
+            continue
+        if pixels > 2 * limit:
+            raise ImageTooLargeError(
+                f"{what} ({pixels} pixels) exceeds twice the limit of {limit} pixels "
+                f"(ncdiff_plugin.options.{name}): it could be a decompression bomb"
+            )
+        if warn:
+            warnings.warn(f"{what} ({pixels} pixels) exceeds the limit of {limit} pixels "
+                          f"(ncdiff_plugin.options.{name}): it could be a decompression bomb",
+                          DecompressionBombWarning, stacklevel=3)
+
+
+def check_tile(box, width: int, height: int) -> None:
+    """A tile is a non-empty rectangle inside the image."""
+    left, top, w, h = box
+    if w < 1 or h < 1 or left + w > width or top + h > height:
+        raise CorruptFileError(f"tile {list(box)} is empty or outside the {width}x{height} image")
 
 
 def write(container: Container) -> bytes:
@@ -148,15 +193,22 @@ def write(container: Container) -> bytes:
     """
     h = container.header
     h.frame_count = len(container.frames)
-    check_limits(h.width, h.height, h.frame_count)
+    check_limits(h.width, h.height, h.frame_count, warn=False)
     frames = []
     for index, frame in enumerate(container.frames):
         if not frame.payloads:
             raise ValueError("a frame needs at least one payload")
         frames.append(make_chunk(FRAME, FRAME_LAYOUT.pack(index, frame.pts, frame.duration)))
-        frames.extend(make_chunk(DATA, bytes(p)) for p in frame.payloads)
+        for tile in frame.tiles or [None]:
+            if tile is not None:
+                check_tile(tile.box, h.width, h.height)
+                if not tile.payloads:
+                    raise ValueError("a tile needs at least one payload")
+                frames.append(make_chunk(TILE, TILE_LAYOUT.pack(*tile.box)))
+            frames.extend(make_chunk(DATA, bytes(p)) for p in (tile.payloads if tile else frame.payloads))
         if frame.alpha is not None:
             frames.append(make_chunk(ALPHA, bytes(frame.alpha)))
+    h.version = (VERSION[0], 2 if any(f.tiles for f in container.frames) else 1)
     h.sequence_crc = sequence_checksum(record[-4:] for record in frames)
     out = [SIGNATURE, make_chunk(HEADER, encode_header(h))]
     for kind, key in METADATA.items():
@@ -323,7 +375,7 @@ def read_head(source) -> Container:
             if METADATA[kind] in container.metadata:
                 raise CorruptFileError(f"duplicate {kind.decode()} chunk")
             container.metadata[METADATA[kind]] = data
-        elif kind in (HEADER, DATA, ALPHA):
+        elif kind in (HEADER, TILE, DATA, ALPHA):
             raise CorruptFileError(f"{kind.decode()} chunk before the first frame")
         elif not kind[0] & 0x20:
             raise CorruptFileError(f"unknown critical chunk {kind.decode()}")
@@ -343,6 +395,13 @@ def peek_frame(fp: BinaryIO):
     return pts, duration
 
 
+def _check_frame_done(frame: Optional[Frame], index: int) -> None:
+    """A frame (and its last tile) that ends has at least one DATA chunk."""
+    if frame is not None and (not frame.payloads or (frame.tiles and not frame.payloads[-1].payloads)):
+        raise CorruptFileError(f"frame {index} has no DATA chunk" if not frame.payloads else
+                               f"the last tile of frame {index} has no DATA chunk")
+
+
 def read(source) -> Container:
     """Parses a whole file, checking structure, CRCs and frame count."""
     fp = _as_stream(source)
@@ -352,27 +411,37 @@ def read(source) -> Container:
     while True:
         kind, data, offset, crc = _read_chunk_crc(fp)
         container.chunks.append((kind.decode(), offset, len(data)))
-        if kind in (FRAME, DATA, ALPHA):
+        if kind in (FRAME, TILE, DATA, ALPHA):
             sequence = sequence_checksum((crc,), sequence)
         if kind == FRAME:
             if len(data) != FRAME_LAYOUT.size:
                 raise CorruptFileError(f"FRAM chunk at offset {offset} has length {len(data)}, expected {FRAME_LAYOUT.size}")
             index, pts, duration = FRAME_LAYOUT.unpack(data)
-            if frame is not None and not frame.payloads:
-                raise CorruptFileError(f"frame {len(container.frames) - 1} has no DATA chunk")
             if index != len(container.frames):
                 raise CorruptFileError(f"frame index {index} out of order (expected {len(container.frames)})")
             if index >= container.header.frame_count:
                 raise CorruptFileError(f"more frames than the {container.header.frame_count} the header declares")
+            _check_frame_done(frame, len(container.frames) - 1)
             frame = Frame(payloads=[], pts=pts, duration=duration)
             container.frames.append(frame)
+        elif kind == TILE:
+            if frame is None or frame.alpha is not None or (frame.payloads and frame.tiles is None):
+                raise CorruptFileError(f"misplaced TILE chunk at offset {offset}")
+            if frame.payloads and not frame.payloads[-1].payloads:
+                raise CorruptFileError(f"tile before offset {offset} has no DATA chunk")
+            if len(data) != TILE_LAYOUT.size:
+                raise CorruptFileError(f"TILE chunk at offset {offset} has length {len(data)}, expected {TILE_LAYOUT.size}")
+            box = TILE_LAYOUT.unpack(data)
+            check_tile(box, container.header.width, container.header.height)
+            frame.payloads.append(Tile(*box))
         elif kind == DATA:
             if frame is None or frame.alpha is not None:
                 raise CorruptFileError(f"DATA chunk at offset {offset} outside a frame")
-            frame.payloads.append(data)
+            (frame.payloads[-1].payloads if frame.tiles else frame.payloads).append(data)
         elif kind == ALPHA:
-            if frame is None or not frame.payloads or frame.alpha is not None:
+            if frame is None or frame.alpha is not None:
                 raise CorruptFileError(f"misplaced ALPH chunk at offset {offset}")
+            _check_frame_done(frame, len(container.frames) - 1)
             if container.header.mode not in ("LA", "RGBA"):
                 raise CorruptFileError(f"ALPH chunk in a {container.header.mode} image")
             frame.alpha = data
@@ -384,8 +453,7 @@ def read(source) -> Container:
             raise CorruptFileError(f"{kind.decode()} chunk after the first frame")
         elif not kind[0] & 0x20:
             raise CorruptFileError(f"unknown critical chunk {kind.decode()}")
-    if frame is not None and not frame.payloads:
-        raise CorruptFileError("last frame has no DATA chunk")
+    _check_frame_done(frame, len(container.frames) - 1)
     if len(container.frames) != container.header.frame_count:
         raise CorruptFileError(
             f"header declares {container.header.frame_count} frames, file holds {len(container.frames)}"
@@ -396,7 +464,7 @@ def read(source) -> Container:
     expected = container.header.sequence_crc
     if expected is not None and sequence != expected:
         raise ChecksumError(
-            "sequence checksum mismatch: FRAM / DATA / ALPH chunks are out of order, duplicated, "
+            "sequence checksum mismatch: FRAM / TILE / DATA / ALPH chunks are out of order, duplicated, "
             "inserted or missing although each is intact: the file is corrupt"
         )
     return container

@@ -2,9 +2,11 @@
 
 import struct
 import time
+import warnings
 import zlib
 
 import pytest
+from PIL import Image
 
 import ncdiff_plugin as ncd
 from ncdiff_plugin import container, options
@@ -87,9 +89,12 @@ def test_pixel_limit_checked_before_allocation(sample_rgb):
     assert issubclass(ncd.ImageTooLargeError, Image.DecompressionBombError)
 
 
-def test_pixel_limit_is_configurable(sample_rgb, monkeypatch):
+def test_pixel_limit_is_configurable_and_warns_first_as_pillow_does(sample_rgb, monkeypatch):
     data = _file(sample_rgb)
-    monkeypatch.setattr(options, "MAX_IMAGE_PIXELS", 96 * 64 - 1)
+    monkeypatch.setattr(options, "MAX_IMAGE_PIXELS", 96 * 64 - 1)  # over the limit, under twice it: a warning
+    with pytest.warns(Image.DecompressionBombWarning, match="MAX_IMAGE_PIXELS"):
+        assert ncd.decode(data).size == (96, 64)
+    monkeypatch.setattr(options, "MAX_IMAGE_PIXELS", 96 * 64 // 2 - 1)  # over twice the limit: refused
     with pytest.raises(ncd.ImageTooLargeError):
         ncd.inspect(data)
     monkeypatch.setattr(options, "MAX_IMAGE_PIXELS", None)
@@ -105,12 +110,17 @@ def test_frame_limit(sample_rgb, monkeypatch):
 
 def test_total_pixel_limit_counts_every_frame(sample_rgb, monkeypatch):
     data = ncd.encode_frames([sample_rgb] * 3, quality=30, codec="jpeg")
-    monkeypatch.setattr(options, "MAX_TOTAL_PIXELS", 96 * 64 * 3 - 1)  # each frame is well under MAX_IMAGE_PIXELS
+    # Each frame is well under MAX_IMAGE_PIXELS; three are over twice this limit, two only over it.
+    monkeypatch.setattr(options, "MAX_TOTAL_PIXELS", 96 * 64 * 3 // 2 - 1)
     with pytest.raises(ncd.ImageTooLargeError, match="MAX_TOTAL_PIXELS"):
         ncd.inspect(data)
     with pytest.raises(ncd.ImageTooLargeError, match="MAX_TOTAL_PIXELS"):
         ncd.encode_frames([sample_rgb] * 3, quality=30, codec="jpeg")  # nor is such a file written
-    assert len(ncd.decode_frames(ncd.encode_frames([sample_rgb] * 2, quality=30, codec="jpeg"))) == 2
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        two = ncd.encode_frames([sample_rgb] * 2, quality=30, codec="jpeg")  # writing does not warn
+    with pytest.warns(Image.DecompressionBombWarning, match="MAX_TOTAL_PIXELS"):
+        assert len(ncd.decode_frames(two)) == 2
     monkeypatch.setattr(options, "MAX_TOTAL_PIXELS", None)
     assert len(ncd.decode_frames(data)) == 3
 

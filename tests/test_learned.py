@@ -154,14 +154,17 @@ def test_latent_identical_across_thread_counts(tmp_path, image):
     assert len(one_by_one.split()) == len(QUALITIES.split(","))
 
 
-def test_auto_sends_images_over_the_learned_limit_to_jpeg(monkeypatch, sample_rgb):
-    monkeypatch.setattr(CODEC, "max_pixels", 64 * 64)
-    assert CODEC.fits(64, 64) and not CODEC.fits(65, 64)  # counted after padding to 64
-    with pytest.warns(UserWarning, match="over its"):
-        data = ncd.encode(sample_rgb, quality=50)  # 96x64 pads to 128x64
-    assert ncd.inspect(data)["codec"] == "jpeg"
-    with pytest.raises(ncd.ImageTooLargeError, match="limit"):
-        ncd.encode(sample_rgb, quality=50, codec="learned")
+def test_auto_sends_photos_of_any_size_to_the_learned_codec(sample_rgb):
+    from ncdiff_plugin.api import select_codec
+
+    for size in ((8000, 6000), (12000, 9000), (1, 1)):  # 48 and 108 megapixels: coded in tiles
+        assert select_codec("auto", "RGB", size) is CODEC
+    # Coded whole on demand, an image over the codec's largest tile is refused with the way out.
+    big = Image.new("RGB", (1500, 1500))
+    with pytest.raises(ncd.ImageTooLargeError, match="tiles"):
+        ncd.encode(big, quality=50, codec="learned", tile=0)
+    with pytest.raises(ncd.InvalidOptionError, match="multiple of 64"):
+        ncd.encode(sample_rgb, quality=50, codec="learned", tile=100)
 
 
 def test_devicecheck_dry_run_on_cpu(tmp_path):

@@ -157,7 +157,7 @@ def test_bad_inputs(tmp_path, video):
 def test_keyframes_stop_at_the_total_pixel_limit(video, monkeypatch):
     from ncdiff_plugin import options
 
-    monkeypatch.setattr(options, "MAX_TOTAL_PIXELS", W * H * 3)
+    monkeypatch.setattr(options, "MAX_TOTAL_PIXELS", W * H * 3 // 2)  # refused over twice the limit: 4 frames
     with pytest.raises(ncd.ImageTooLargeError, match="MAX_TOTAL_PIXELS"):
         av_ncd.encode_keyframes(video, codec="jpeg", all_frames=True)
 

@@ -12,8 +12,11 @@ from PIL import Image
 from ncdiff_plugin.codec import Codec
 from ncdiff_plugin.errors import CorruptFileError, ImageTooLargeError, InvalidOptionError, WeightsMismatchError
 
+from ncdiff_plugin.container import Tile
+
 from .decoders import DECODERS
 from .forksafe import fork_safe
+from .grid import MAX_TILE_PIXELS, TILE, check_layout, check_tile_size, grid, padded
 from .weights import BASE_WEIGHTS
 
 #: Every codec object, so a forked child can give each fresh per-process state.
@@ -25,11 +28,9 @@ class LearnedCodec(Codec):
     plugin = "ncdiff"
     description = "learned transform codec (hyperprior, checkerboard context, quantisation-step rate control)"
     modes = ("L", "RGB")
-    #: Largest image the learned codec takes, counted after padding to the
-    #: latent stride (1920x1080 fits): its transforms hold full-resolution
-    #: activations (about 1 GB a layer here) and a CPU decode takes seconds.
-    #: Larger images go to JPEG under codec="auto".
-    max_pixels = 2**21
+    #: Frames are coded in tiles (``grid.py``), so any size the bomb guard
+    #: (``ncdiff_plugin.options``) lets through is coded, and ``decode`` takes a ``region``.
+    tiled = True
     #: An rANS stream starts with the coder's 8-byte state.
     MIN_STREAM_BYTES = 8
 
@@ -95,34 +96,44 @@ class LearnedCodec(Codec):
         return torch.device(device)
 
     @fork_safe
-    def encode(self, image: Image.Image, quality: int, device=None, **options):
+    def encode(self, image: Image.Image, quality: int, device=None, tile=None, tile_offset=0, **options):
+        """The three rANS streams of an image coded whole, or a list of ``container.Tile``.
+
+        ``tile``: the tile side in pixels (a multiple of 64, default ``grid.TILE``);
+        images that fit in one tile are coded whole, ``tile=0`` codes every image
+        whole (up to ``grid.MAX_TILE_PIXELS``).  ``tile_offset`` shifts the grid
+        (seam measurements).
+        """
         import numpy as np
         import torch
 
-        self.check_size(*image.size)
+        from .tiling import encode_tiles
+
+        tile = TILE if tile is None else tile
+        if tile != 0:
+            check_tile_size(tile)
+        width, height = image.size
         model = self._load()
         dev = self._device(device)
-        arr = np.asarray(image.convert("RGB"), dtype=np.float32) / 255.0
-        x = torch.from_numpy(arr).permute(2, 0, 1)[None].to(dev)
+        pixels = np.asarray(image if image.mode == "RGB" else image.convert("RGB"))
         with self._lock:
             model.to(dev)
-            strings, _ = model.compress(x, quality)
-        return strings
+            if tile == 0 or (width <= tile and height <= tile and not tile_offset):
+                self._check_whole(width, height)
+                x = torch.from_numpy(np.array(pixels)).permute(2, 0, 1)[None].to(dev).float().div_(255.0)
+                return model.compress(x, quality)[0]
+            return encode_tiles(model, pixels, quality, grid(width, height, tile, tile_offset), dev)
 
-    def fits(self, width: int, height: int) -> bool:
-        stride = 64  # the model's padding (models.gained_checkerboard.STRIDE)
-        return -(-width // stride) * stride * -(-height // stride) * stride <= self.max_pixels
-
-    def check_size(self, width: int, height: int) -> None:
-        if not self.fits(width, height):
+    @staticmethod
+    def _check_whole(width: int, height: int) -> None:
+        if padded(width) * padded(height) > MAX_TILE_PIXELS:
             raise ImageTooLargeError(
-                f"{width}x{height} is over the learned codec's limit of {self.max_pixels} pixels after padding "
-                "(LearnedCodec.max_pixels); use codec='jpeg' for such images"
+                f"{width}x{height} is over the {MAX_TILE_PIXELS} pixels the learned codec codes whole: "
+                "code it in tiles (leave tile unset)"
             )
 
     @fork_safe
     def check_header(self, header):
-        self.check_size(header.width, header.height)
         self._load()
         if header.weights_hash != self._digest or header.model_id != self._metadata["model_id"]:
             raise WeightsMismatchError(
@@ -133,21 +144,24 @@ class LearnedCodec(Codec):
 
     @fork_safe
     def decode_latent(self, payloads, header, device=None):
-        """The transmitted latent y_hat of one frame."""
-        if len(payloads) != 3:
-            raise CorruptFileError(f"a learned frame has 3 payload streams, found {len(payloads)}")
+        """The transmitted latent y_hat of one frame coded whole."""
         self.check_header(header)
+        self._check_whole(header.width, header.height)
+        return self._entropy_decode(payloads, header.width, header.height, header.quality, self._device(device))
+
+    def _entropy_decode(self, payloads, width: int, height: int, quality: int, dev):
+        """y_hat of the streams of an image (or a tile) of this size."""
+        if len(payloads) != 3:
+            raise CorruptFileError(f"a learned frame or tile has 3 payload streams, found {len(payloads)}")
         if any(len(p) < self.MIN_STREAM_BYTES for p in payloads):
             raise CorruptFileError("a learned payload stream is shorter than the rANS state")
         model = self._load()
-        dev = self._device(device)
         with self._lock:
             model.to(dev)
-            return model.decompress_latent(self._padded(model, payloads, header), header.height, header.width,
-                                           header.quality, dev)
+            return model.decompress_latent(self._padded(model, payloads, width, height), height, width, quality, dev)
 
     @staticmethod
-    def _padded(model, payloads, header):
+    def _padded(model, payloads, width: int, height: int):
         """The streams followed by enough zero bytes for any read the rANS decoder can make.
 
         CompressAI's decoder does not check where a stream ends.  Each symbol
@@ -156,7 +170,7 @@ class LearnedCodec(Codec):
         own length: with this padding a forged stream decodes to garbage, never
         past its buffer.
         """
-        (yh, yw), (zh, zw) = model.latent_shapes(header.height, header.width)
+        (yh, yw), (zh, zw) = model.latent_shapes(height, width)
         symbols = (model.M * yh * (yw // 2), model.M * yh * (yw - yw // 2), model.N * zh * zw)
         return [p + bytes(16 * len(p) + 8 * n + 64) for p, n in zip(payloads, symbols)]
 
@@ -179,16 +193,19 @@ class LearnedCodec(Codec):
         return self.decode_batch([payloads], header, **options)[0]
 
     @fork_safe
-    def decode_batch(self, frames, header, decoder=None, steps=None, device=None, seed=None, batch=8, **options):
+    def decode_batch(self, frames, header, decoder=None, steps=None, device=None, seed=None, batch=8, region=None,
+                     **options):
         """Entropy-decodes each frame's latent, then turns it into pixels with ``decoder``, in batches.
 
         ``decoder``: one of :attr:`decoders` (:data:`decoders.DECODERS` says what
-        each is); ``steps`` of a decoder that walks steps; the other options go to
-        the decoder's ``decode`` (nc: ``kappa``, ``guidance``, ``freq_filter``;
-        cdc: ``kappa``, ``gamma``).
+        each is); ``steps`` of a decoder that walks steps; ``region``
+        (left, top, width, height) decodes only the tiles under it; the other
+        options go to the decoder's ``decode`` (nc: ``kappa``, ``guidance``,
+        ``freq_filter``; cdc: ``eta``, ``gamma``).
         """
-        import numpy as np
         import torch
+
+        from .tiling import to_uint8
 
         decoder = decoder or "base"
         if decoder not in self.decoders:
@@ -198,19 +215,46 @@ class LearnedCodec(Codec):
         dev = self._device(device)
         # Batching pays on a GPU; on a CPU it only multiplies the memory held.
         batch = batch if dev.type == "cuda" else 1
-        images = []
-        for start in range(0, len(frames), batch):
-            y_hat = torch.cat([self.decode_latent(p, header, dev) for p in frames[start : start + batch]])
+
+        def decode_window(y_hat, window_header, origins):
             with self._lock:
                 model = self._load()
                 net, metadata = self._load_network(decoder) if entry.weights else (None, None)
                 with torch.no_grad():
-                    x = entry.decode(model, net, metadata, y_hat, header, dev, steps=steps, seed=seed, **options)
-            for frame in x:
-                arr = (frame.permute(1, 2, 0).cpu().numpy() * 255.0 + 0.5).astype(np.uint8)
-                img = Image.fromarray(arr, "RGB")
-                images.append(img.convert("L") if header.mode in ("L", "LA") else img)
-        return images
+                    return entry.decode(model, net, metadata, y_hat, window_header, dev, steps=steps, seed=seed,
+                                        origins=origins, **options)
+
+        tiled = [i for i, p in enumerate(frames) if p and isinstance(p[0], Tile)]
+        images = [None] * len(frames)
+        for i in tiled:
+            images[i] = self._decode_tiled(frames[i], header, decode_window, entry.margin, region, batch, dev)
+        whole = [i for i in range(len(frames)) if i not in set(tiled)]
+        for start in range(0, len(whole), batch):
+            part = whole[start : start + batch]
+            y_hat = torch.cat([self.decode_latent(frames[i], header, dev) for i in part])
+            for i, x in zip(part, decode_window(y_hat, header, [(0, 0)] * len(part))):
+                img = to_uint8(x)
+                if region is not None:
+                    left, top, w, h = region
+                    img = img[top : top + h, left : left + w]
+                images[i] = img
+        return [_image(arr, header.mode) for arr in images]
+
+    def _decode_tiled(self, tiles, header, decode_window, margin, region, batch, dev):
+        from .tiling import decode_tiles
+
+        self.check_header(header)
+        check_layout([t.box for t in tiles], header.width, header.height)
+
+        def decode_tile(tile):
+            return self._entropy_decode(tile.payloads, tile.width, tile.height, header.quality, dev)
+
+        return decode_tiles(tiles, header, decode_tile, decode_window, margin, region, batch)
+
+
+def _image(arr, mode: str) -> Image.Image:
+    img = Image.fromarray(arr, "RGB")
+    return img.convert("L") if mode in ("L", "LA") else img
 
 
 def _steps(steps, default: int, largest: int) -> int:

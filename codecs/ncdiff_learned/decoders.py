@@ -1,10 +1,11 @@
 """The learned codec's decoders: one table that the codec, the bench, the CLI and training read.
 
 Every decoder turns the transmitted latent into pixels through one signature,
-``decode(model, net, metadata, y_hat, header, device, *, steps, seed, **options)``,
+``decode(model, net, metadata, y_hat, header, device, *, steps, seed, origins, **options)``,
 where ``model`` is the base codec, ``net`` and ``metadata`` the decoder's own
-network and weights metadata (None for ``base``), and the result is the
-image batch in [0, 1] at the header's size.  A new decoder is a module with
+network and weights metadata (None for ``base``), ``origins`` the top-left
+pixel of each latent of the batch in its image (a tile's window, ``tiling.py``),
+and the result is the image batch in [0, 1] at the header's size.  A new decoder is a module with
 such a function, its network and a trainer, plus one entry in :data:`DECODERS`.
 
 Nothing here imports torch: listing decoders stays cheap.
@@ -43,6 +44,9 @@ class Decoder:
     weights: Optional[str] = None
     #: ``network(**config)`` builds the network its weights load into.
     network: Optional[Callable] = None
+    #: Latent positions of a tile's neighbours its decode sees (``tiling.py``): enough that the tile
+    #: grid does not show (the synthesis transform's own reach is 2; docs/tiles.md measures the rest).
+    margin: int = 2
 
 
 def _decode_base(model, net, metadata, y_hat, header, device, *, steps=None, seed=None, **options):
@@ -56,11 +60,11 @@ DECODERS = {
                 trainer=_lazy("training.base", "train"), exporter=_lazy("training.export", "export_base")),
         Decoder("nc", "NC-Diffusion: a few steps from the base reconstruction back to the image",
                 decode=_lazy("diffusion.nc", "decode"), trainer=_lazy("training.nc", "train"),
-                exporter=_lazy("training.export", "export_nc"), steps=(4, 64),
+                exporter=_lazy("training.export", "export_nc"), steps=(4, 64), margin=4,
                 weights=os.path.join(WEIGHTS_DIR, "nc.safetensors"), network=_lazy("diffusion.unet", "NCUNet")),
         Decoder("cdc", "CDC: from Gaussian noise to the image, conditioned on the latent",
                 decode=_lazy("diffusion.cdc", "decode"), trainer=_lazy("training.cdc", "train"),
-                exporter=_lazy("training.export", "export_cdc"), steps=(17, 1000),
+                exporter=_lazy("training.export", "export_cdc"), steps=(17, 1000), margin=4,
                 weights=os.path.join(WEIGHTS_DIR, "cdc.safetensors"), network=_lazy("diffusion.cdc_unet", "CDCUNet")),
     )
 }

@@ -193,7 +193,7 @@ def resign(data: bytes) -> bytes:
         return data
     if fields["sequence_crc"] is None:
         return data
-    crcs = [data[e - 4 : e] for s, e in chunk_spans(data)[1:] if data[s + 4 : s + 8] in (b"FRAM", b"DATA", b"ALPH")]
+    crcs = [data[e - 4 : e] for s, e in chunk_spans(data)[1:] if data[s + 4 : s + 8] in (b"FRAM", b"TILE", b"DATA", b"ALPH")]
     return rewrite_header(data, sequence_crc=container.sequence_checksum(crcs))
 
 

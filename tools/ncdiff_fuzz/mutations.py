@@ -4,7 +4,7 @@ import random
 from dataclasses import dataclass
 from typing import Callable, Dict, Optional, Sequence, Tuple
 
-from ncdiff_plugin.container import FRAME_LAYOUT, SIGNATURE
+from ncdiff_plugin.container import FRAME_LAYOUT, SIGNATURE, TILE_LAYOUT
 
 from .chunks import (
     chunk_body, chunk_kind, chunk_spans, drop_chunk, duplicate_chunk, flip_bit, header_fields,
@@ -27,7 +27,7 @@ INTERESTING_32 = (0, 1, 2, 3, 7, 8, 15, 16, 31, 32, 33, 47, 48, 49, 63, 64, 65, 
                   1000, 4095, 4096, 13_000, 65_535, 65_536, 100_000, 100_001, 2**24, 2**31 - 1, 2**31,
                   2**32 - 2, 2**32 - 1)
 INTERESTING_8 = (0, 1, 2, 0x20, 0x41, 0x61, 0x7F, 0x80, 0xFE, 0xFF)
-KNOWN_KINDS = (b"NHDR", b"FRAM", b"DATA", b"ALPH", b"NEND", b"eXIf", b"iCCP", b"xMPd")
+KNOWN_KINDS = (b"NHDR", b"FRAM", b"TILE", b"DATA", b"ALPH", b"NEND", b"eXIf", b"iCCP", b"xMPd")
 OTHER_KINDS = (b"tEXt", b"zzzz", b"ZZZZ", b"nhdr", b"Data", b"NENd", b"aBcD")
 
 
@@ -156,6 +156,9 @@ def _random_record(data, rng, others) -> Tuple[bytes, str, bool]:
     size = rng.choice((0, 1, 4, 16, rng.randrange(64)))
     if kind == b"FRAM" and rng.random() < 0.7:
         body = FRAME_LAYOUT.pack(_int32(rng) if rng.random() < 0.3 else rng.randrange(4), rng.randrange(-5, 5000), rng.randrange(100))
+    elif kind == b"TILE" and rng.random() < 0.7:
+        # Plausible boxes: on and off the 64-pixel grid, inside and outside the image.
+        body = TILE_LAYOUT.pack(*(rng.choice((0, 32, 64, 96, 128, _int32(rng))) for _ in range(4)))
     elif kind == b"NHDR" and rng.random() < 0.7 and chunk_spans(data):
         body = chunk_body(data, chunk_spans(data)[0])
     else:

@@ -1,9 +1,11 @@
-"""Valid seed files: JPEG and learned codecs, 1 and 3 frames, L / LA / RGB / RGBA."""
+"""Valid seed files: JPEG and learned codecs, 1 and 3 frames, L / LA / RGB / RGBA, learned in tiles."""
 
 import warnings
 from typing import Dict, List, Sequence, Tuple
 
 SEED_SIZE = (48, 32)
+#: The tiled seed: six tiles of at most 64 x 64 (the smallest the learned codec takes).
+TILED_SIZE, TILE = (160, 96), 64
 
 
 def seed_image(mode: str, variant: int = 0, size=SEED_SIZE):
@@ -28,31 +30,35 @@ def seed_image(mode: str, variant: int = 0, size=SEED_SIZE):
     return out
 
 
-def seed_specs(codecs: Sequence[str]) -> List[Tuple[str, str, str, int]]:
-    """(name, codec, mode, frames) of the seed files."""
+def seed_specs(codecs: Sequence[str]) -> List[Tuple[str, str, str, int, int]]:
+    """(name, codec, mode, frames, tile) of the seed files (tile 0: coded whole)."""
     specs = []
     for codec in codecs:
         combos = [("RGB", 1), ("L", 1), ("RGBA", 1), ("RGB", 3)]
         if codec == "jpeg":
             combos += [("L", 3), ("RGBA", 3), ("LA", 1)]
-        specs += [(f"{codec}-{mode}-{n}f", codec, mode, n) for mode, n in combos]
+        specs += [(f"{codec}-{mode}-{n}f", codec, mode, n, 0) for mode, n in combos]
+        if codec == "learned":
+            specs.append(("learned-RGB-1f-tiled", codec, "RGB", 1, TILE))
     return specs
 
 
-def build_seed(codec: str, mode: str, frames: int, size=SEED_SIZE) -> bytes:
+def build_seed(codec: str, mode: str, frames: int, tile: int = 0, size=SEED_SIZE) -> bytes:
     from fractions import Fraction
 
     from ncdiff_plugin import api
 
-    images = [seed_image(mode, v, size) for v in range(frames)]
     meta = {}
+    if tile:
+        meta["tile"], size = tile, TILED_SIZE
+    images = [seed_image(mode, v, size) for v in range(frames)]
     if frames == 1 and mode == "RGB":
         from PIL import Image
 
         exif = Image.Exif()
         exif[0x010F] = "ncdiff-fuzz"
         exif[0x0112] = 1
-        meta = dict(exif=exif, icc_profile=b"\x00\x00\x01\x00fuzz-icc", xmp=b"<x:xmpmeta xmlns:x='adobe:ns:meta/'/>")
+        meta.update(exif=exif, icc_profile=b"\x00\x00\x01\x00fuzz-icc", xmp=b"<x:xmpmeta xmlns:x='adobe:ns:meta/'/>")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if frames == 1:
@@ -61,4 +67,4 @@ def build_seed(codec: str, mode: str, frames: int, size=SEED_SIZE) -> bytes:
 
 
 def build_seeds(codecs: Sequence[str] = ("jpeg", "learned"), size=SEED_SIZE) -> Dict[str, bytes]:
-    return {name: build_seed(codec, mode, n, size) for name, codec, mode, n in seed_specs(codecs)}
+    return {name: build_seed(codec, mode, n, tile, size) for name, codec, mode, n, tile in seed_specs(codecs)}

@@ -21,13 +21,13 @@ def decode(model, unet, metadata, y_hat, header, device, *, steps: int, seed=Non
         guide = latent_consistency_guide(model.g_a, y_hat, scale, float(guidance))
     with torch.no_grad():
         x_base = model.g_s(y_hat).clamp_(0, 1)
-        x = nc_restore(unet, y_hat, x_base, level_for_quality(header.quality), steps=steps,
+        x = nc_sample(unet, y_hat, x_base, level_for_quality(header.quality), steps=steps,
                        power=float(metadata["eta_power"]), kappa=0.0 if kappa is None else float(kappa),
                        generator=generator, guide=guide, freq_filter=bool(freq_filter))
     return x[..., : header.height, : header.width]
 
 
-def nc_restore(unet, y_hat, x_base, level: float, *, steps: int, power: float = 1.5,
+def nc_sample(unet, y_hat, x_base, level: float, *, steps: int, power: float = 1.5,
                kappa: float = 0.0, generator=None, guide=None, freq_filter: bool = True):
     """x0 estimate in [0, 1] for a batch; y_hat, x_base padded to the latent stride.
     ``freq_filter=False`` bypasses the U-Net's trained frequency filters (ablation)."""

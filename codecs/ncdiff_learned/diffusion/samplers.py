@@ -5,7 +5,7 @@
 ``denoise(x_t, t) -> x0 estimate``; ``x`` the starting state at ``ts[0]``;
 ``ts`` the decreasing times; ``schedule(t)`` the sampler's path (see
 ``schedule.py``); ``kappa`` how much fresh noise each step adds (0:
-deterministic); ``guide(x0, t) -> x0`` an optional correction of every
+deterministic; the nc decoder's ``kappa``, DDIM's eta for cdc); ``guide(x0, t) -> x0`` an optional correction of every
 estimate.
 """
 

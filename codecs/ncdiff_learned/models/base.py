@@ -5,8 +5,7 @@ import torch.nn.functional as F
 from compressai.layers import GDN
 from compressai.models import CompressionModel
 
-# Smallest input side multiple: four stride-2 stages to y, two more to z.
-STRIDE = 64
+from ..grid import STRIDE
 
 
 class TransformCodec(CompressionModel):

@@ -5,11 +5,12 @@ import math
 import torch
 import torch.nn as nn
 from compressai.entropy_models import EntropyBottleneck
-from compressai.latent_codecs import CheckerboardLatentCodec, GaussianConditionalLatentCodec
+from compressai.latent_codecs import CheckerboardLatentCodec
 from compressai.latent_codecs.gain import GainHyperLatentCodec, GainHyperpriorLatentCodec
 
 from ..rate import LEVELS, level_for_quality
 from .base import TransformCodec
+from .gaussian import gaussian_latent_codec
 from .transforms import (
     analysis,
     checkerboard_context,
@@ -39,7 +40,7 @@ class GainedCheckerboardHyperprior(TransformCodec):
         entropy_params, context = entropy_parameters(M), checkerboard_context(M)
         self.latent_codec = GainHyperpriorLatentCodec(latent_codec={
             "y": CheckerboardLatentCodec(
-                latent_codec={"y": GaussianConditionalLatentCodec(quantizer="ste")},
+                latent_codec={"y": gaussian_latent_codec(quantizer="ste")},
                 entropy_parameters=entropy_params,
                 context_prediction=context,
             ),
@@ -100,8 +101,12 @@ class GainedCheckerboardHyperprior(TransformCodec):
     @torch.no_grad()
     def compress(self, x: torch.Tensor, quality: float):
         """x: (1, 3, H, W) in [0, 1]. Returns the three rANS strings and y_hat."""
-        y_gain, z_gain, y_gain_inv, z_gain_inv = self.gains_for_quality(quality, x.device)
-        y = self.g_a(self.pad(x))
+        return self.compress_latent(self.g_a(self.pad(x)), quality)
+
+    @torch.no_grad()
+    def compress_latent(self, y: torch.Tensor, quality: float):
+        """The rANS strings and y_hat of an analysed latent (a whole image's or one tile's)."""
+        y_gain, z_gain, y_gain_inv, z_gain_inv = self.gains_for_quality(quality, y.device)
         out = self.latent_codec.compress(y, y_gain, z_gain, y_gain_inv, z_gain_inv)
         (anchors,), (non_anchors,), (z,) = out["strings"]
         return [anchors, non_anchors, z], out["y_hat"]

@@ -16,10 +16,11 @@ import math
 import torch
 import torch.nn as nn
 from compressai.entropy_models import EntropyBottleneck
-from compressai.latent_codecs import CheckerboardLatentCodec, GaussianConditionalLatentCodec, HyperLatentCodec
+from compressai.latent_codecs import CheckerboardLatentCodec, HyperLatentCodec
 
 from ..rate import LAMBDAS, LEVELS, level_for_quality
 from .base import TransformCodec
+from .gaussian import gaussian_latent_codec
 from .transforms import (
     analysis,
     checkerboard_context,
@@ -72,7 +73,7 @@ class StepScaledCheckerboardHyperprior(TransformCodec):
         self.hyper = HyperLatentCodec(EntropyBottleneck(N), hyper_analysis(N, M), hyper_synthesis(N, M),
                                       quantizer="ste")
         self.y = CheckerboardLatentCodec(
-            latent_codec={"y": GaussianConditionalLatentCodec(quantizer="ste")},
+            latent_codec={"y": gaussian_latent_codec(quantizer="ste")},
             # Parameters in y's units -> units of y / step; context input y_hat / step -> y's units.
             entropy_parameters=_Scaled(entropy_parameters(M), scale_input=False),
             context_prediction=_Scaled(checkerboard_context(M), scale_input=True),
@@ -133,8 +134,12 @@ class StepScaledCheckerboardHyperprior(TransformCodec):
     @torch.no_grad()
     def compress(self, x: torch.Tensor, quality: float):
         """x: (1, 3, H, W) in [0, 1]. Returns the three rANS strings and y_hat."""
+        return self.compress_latent(self.g_a(self.pad(x)), quality)
+
+    @torch.no_grad()
+    def compress_latent(self, y: torch.Tensor, quality: float):
+        """The rANS strings and y_hat of an analysed latent (a whole image's or one tile's)."""
         step, inv_step = self.step_for_quality(quality)
-        y = self.g_a(self.pad(x))
         hyper = self.hyper.compress(y)
         self._set_factors(step, inv_step)
         out = self.y.compress(y * inv_step, hyper["params"])
