@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(PY) -m ncdiff_plugin.demo samples demo-out
+	$(PY) -m ncdiff_bench.demo samples demo-out
 
 test: $(STAMP)
 	$(PY) -m pytest -q

@@ -35,6 +35,6 @@ __all__ = [
 ]
 
 # Pillow learns the NCD format on import, like pillow-heif's register_heif_opener().
-from pil_ncd import register_pillow as _register_pillow  # noqa: E402
+from .pillow import register_pillow as _register_pillow  # noqa: E402
 
 _register_pillow()

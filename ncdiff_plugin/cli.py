@@ -159,12 +159,6 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("plugins", parents=[common], help="list plugins, codecs and adapters as JSON")
     p.set_defaults(func=_cmd_plugins)
 
-    p = sub.add_parser("bench", parents=[common], help="rate-distortion benchmark against JPEG, WebP, AVIF")
-    from .bench.cli import add_arguments as add_bench_arguments, run as run_bench
-
-    add_bench_arguments(p)
-    p.set_defaults(func=run_bench)
-
     load_plugins().hook.register_commands(subparsers=sub)
     return parser
 

@@ -1,11 +1,14 @@
 """The plugin manager: built-ins and entry-point plugins, registered alike.
 
-External plugins are discovered in the ``ncdiff`` entry-point group.  Set
-``NCDIFF_DISABLE_PLUGINS=1`` to load none of them, or to a comma-separated
-list of entry-point names to skip just those.
+Both are found through entry points, so the core names no codec or adapter:
+ncdiff's own codecs, adapters and tools in the ``ncdiff.builtins`` group
+(pyproject.toml), registered first so that a plugin cannot take over their
+ids; external plugins in the ``ncdiff`` group.  Set ``NCDIFF_DISABLE_PLUGINS=1``
+to load no external plugin, or to a comma-separated list of entry-point names
+to skip just those.
 """
 
-import importlib
+import importlib.metadata
 import os
 import threading
 from typing import Dict
@@ -16,17 +19,8 @@ from . import hookspecs
 from .codec import Codec
 
 ENTRY_POINT_GROUP = "ncdiff"
+BUILTIN_GROUP = "ncdiff.builtins"
 DISABLE_ENV = "NCDIFF_DISABLE_PLUGINS"
-BUILTIN_PLUGINS = (
-    "ncdiff_jpeg.plugin",
-    "ncdiff_learned.plugin",
-    "pil_ncd.plugin",
-    "cv_ncd.plugin",
-    "av_ncd.plugin",
-    "batch_ncd.plugin",
-    "ray_ncd.plugin",
-    "ncdiff_fuzz.plugin",
-)
 
 pm = pluggy.PluginManager("ncdiff")
 pm.add_hookspecs(hookspecs)
@@ -40,9 +34,9 @@ def load_plugins() -> pluggy.PluginManager:
     with _lock:
         if _loaded:
             return pm
-        for name in BUILTIN_PLUGINS:
-            if pm.get_plugin(name) is None:
-                pm.register(importlib.import_module(name), name=name)
+        for entry in sorted(importlib.metadata.entry_points(group=BUILTIN_GROUP), key=lambda e: e.name):
+            if pm.get_plugin(entry.value) is None:
+                pm.register(entry.load(), name=entry.value)
         disabled = os.environ.get(DISABLE_ENV, "").strip()
         if disabled.lower() not in ("1", "true", "yes", "all"):
             for blocked in filter(None, (n.strip() for n in disabled.split(","))):

@@ -10,13 +10,13 @@ import numpy as np
 import pytest
 from PIL import Image, ImageFilter, features
 
-from ncdiff_plugin.bench import bd_psnr, bd_rate, load_anchors, run_bench
-from ncdiff_plugin.bench import metrics
-from ncdiff_plugin.bench.anchors import guess_anchors_dir
-from ncdiff_plugin.bench.classical import CLASSICAL_CODECS, classical_entry
-from ncdiff_plugin.bench.cli import add_arguments
-from ncdiff_plugin.bench.cli import run as cli_run
-from ncdiff_plugin.bench.images import center_crop, list_images
+from ncdiff_bench import bd_psnr, bd_rate, load_anchors, run_bench
+from ncdiff_bench import metrics
+from ncdiff_bench.anchors import guess_anchors_dir
+from ncdiff_bench.classical import CLASSICAL_CODECS, classical_entry
+from ncdiff_bench.cli import add_arguments
+from ncdiff_bench.cli import run as cli_run
+from ncdiff_bench.images import center_crop, list_images
 
 SAMPLES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "samples")
 
@@ -275,8 +275,8 @@ def test_cli_runs_and_reports_bad_input(sample_dir, tmp_path, capsys):
 
 
 def test_decoder_specs_and_per_decoder_steps():
-    from ncdiff_plugin.bench.cli import _decoder_list, _steps, steps_by_decoder
-    from ncdiff_plugin.bench.learned import ncd_entry, parse_decoder
+    from ncdiff_bench.cli import _decoder_list, _steps, steps_by_decoder
+    from ncdiff_bench.learned import ncd_entry, parse_decoder
 
     assert _decoder_list("base,nc[freq_filter=0;guidance=0.05],cdc") == ["base", "nc[freq_filter=0;guidance=0.05]", "cdc"]
     assert parse_decoder("nc[freq_filter=0;guidance=0.05;x=on]") == ("nc", {"freq_filter": 0, "guidance": 0.05, "x": "on"})
@@ -315,7 +315,7 @@ def random_backbones(tmp_path_factory):
 
 
 def test_lpips_and_fid_from_weights_files(random_backbones, sample_dir, tmp_path):
-    from ncdiff_plugin.bench.backbones import frechet_distance, load_lpips
+    from ncdiff_bench.backbones import frechet_distance, load_lpips
 
     lpips_path, fid_path = random_backbones
     lpips = load_lpips(lpips_path)

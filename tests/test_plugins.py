@@ -129,3 +129,12 @@ def test_register_rejects_non_codecs():
             ncd.get_codecs()
     finally:
         pm.unregister(bad)
+
+
+def test_a_missing_optional_library_names_its_extra(monkeypatch):
+    from ncdiff_plugin import extras
+
+    monkeypatch.setitem(extras.OPTIONAL, "ncdiff_no_such_library", ("no-such-library", "opencv"))
+    with pytest.raises(ImportError, match=r"pip install 'ncdiff\[opencv\]'"):
+        extras.require("ncdiff_no_such_library", "cv_ncd")
+    assert extras.require("cv2", "cv_ncd").__name__ == "cv2"

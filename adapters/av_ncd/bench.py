@@ -20,7 +20,7 @@ import warnings
 from typing import Optional
 
 import ncdiff_plugin as ncd
-from ncdiff_plugin.bench.machine import cpu_model, resolve_device
+from ncdiff_bench.machine import cpu_model, resolve_device
 
 from .keyframes import encode_frames_of
 from .restore import restore_frames

@@ -20,6 +20,7 @@ from PIL import Image
 import ncdiff_plugin as ncd
 from ncdiff_plugin import files, options
 from ncdiff_plugin.errors import CorruptFileError, InvalidOptionError, NCDError
+from ncdiff_plugin.extras import require
 
 #: Default cap on the number of frames put into one ``.ncd`` (``--max-frames``);
 #: never more than :data:`ncdiff_plugin.options.MAX_FRAMES`, which readers enforce.
@@ -41,11 +42,7 @@ class VideoInfo:
 
 
 def _av():
-    try:
-        import av
-    except ImportError as exc:  # pragma: no cover - av is a dependency
-        raise ncd.CodecUnavailableError(f"PyAV is not installed: {exc}") from None
-    return av
+    return require("av", "av_ncd (video keyframes)")
 
 
 def _av_errors():

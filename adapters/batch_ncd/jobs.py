@@ -16,7 +16,7 @@ import numpy as np
 from PIL import Image
 
 import ncdiff_plugin as ncd
-from ncdiff_plugin.bench.metrics import psnr
+from ncdiff_bench.metrics import psnr
 from ncdiff_plugin.errors import InvalidOptionError
 
 NCD_SUFFIX = ".ncd"

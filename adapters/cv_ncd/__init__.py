@@ -11,6 +11,7 @@ so loading the plugin stays cheap.
 import numpy as np
 
 import ncdiff_plugin as ncd
+from ncdiff_plugin.extras import require
 
 # The values of cv2's flags, so that either spelling works.
 IMREAD_UNCHANGED, IMREAD_GRAYSCALE, IMREAD_COLOR, IMREAD_ANYCOLOR = -1, 0, 1, 4
@@ -24,11 +25,15 @@ _CODEC_NAMES = {NCD_CODEC_AUTO: "auto", NCD_CODEC_LEARNED: "learned", NCD_CODEC_
 _error_class = None
 
 
+def _cv2():
+    return require("cv2", "cv_ncd")
+
+
 def _error():
     """``cv_ncd.error``: created on first use, subclass of NCDError and cv2.error."""
     global _error_class
     if _error_class is None:
-        import cv2
+        cv2 = _cv2()
 
         class error(ncd.NCDError, cv2.error):
             """An ncdiff error that OpenCV code catching cv2.error also catches."""
@@ -99,9 +104,7 @@ def imencode(ext: str, img: np.ndarray, params=None):
     (1..100, default 75) and IMWRITE_NCD_CODEC (NCD_CODEC_AUTO / _LEARNED / _JPEG).
     """
     if ext.lower().lstrip(".") != "ncd":
-        import cv2
-
-        return cv2.imencode(ext, img, params if params is not None else [])
+        return _cv2().imencode(ext, img, params if params is not None else [])
     opts = dict(zip(list(params or [])[0::2], list(params or [])[1::2]))
     quality = opts.pop(IMWRITE_NCD_QUALITY, ncd.DEFAULT_QUALITY)
     codec = _CODEC_NAMES.get(opts.pop(IMWRITE_NCD_CODEC, NCD_CODEC_AUTO))
@@ -122,9 +125,7 @@ def imdecode(buf, flags: int = IMREAD_COLOR):
     except ncd.NCDError:
         return None
     if not data.startswith(SIGNATURE):
-        import cv2
-
-        return cv2.imdecode(np.frombuffer(data, np.uint8), flags)
+        return _cv2().imdecode(np.frombuffer(data, np.uint8), flags)
     try:
         return decode(data, flags)
     except ncd.NCDError:

@@ -11,7 +11,8 @@ import argparse
 import json
 import os
 
-from ncdiff_plugin.bench.bdrate import bd_rate
+from ncdiff_bench.bdrate import bd_rate
+from ncdiff_plugin.extras import require
 
 from . import base
 from .probe import RateProbe
@@ -59,8 +60,7 @@ def curves_table(names, probes_by_name) -> str:
 
 
 def plot_curves(names, probes_by_name, path: str) -> None:
-    import matplotlib
-
+    matplotlib = require("matplotlib", "plots")
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 

@@ -8,7 +8,7 @@ One side-by-side picture per sample shows the original, JPEG and AVIF at the
 learned file's bytes, and the ``base``, ``nc`` and ``cdc`` decodes of that file,
 each labelled with bpp and PSNR.
 
-Usage: python -m ncdiff_plugin.demo [SAMPLES_DIR] [OUT_DIR] [-q Q ...] [--picture-quality Q]
+Usage: python -m ncdiff_bench.demo [SAMPLES_DIR] [OUT_DIR] [-q Q ...] [--picture-quality Q]
 """
 
 import argparse
@@ -19,8 +19,8 @@ import time
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont, features
 
-from . import api
-from .bench import metrics
+from ncdiff_plugin import api
+from . import metrics
 
 #: Pillow's codecs the learned one is held against: (format, save options).
 CLASSICAL = {"JPEG": ("JPEG", {}), "AVIF": ("AVIF", {"speed": 4})}
@@ -70,7 +70,7 @@ def side_by_side(panels, path: str, columns: int = 3) -> None:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m ncdiff_plugin.demo")
+    parser = argparse.ArgumentParser(prog="python -m ncdiff_bench.demo")
     parser.add_argument("samples", nargs="?", default="samples")
     parser.add_argument("out", nargs="?", default="demo-out")
     parser.add_argument("-q", "--quality", type=int, nargs="+", default=[10, 40, 75])

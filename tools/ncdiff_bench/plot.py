@@ -5,12 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Sequence
 
+from ncdiff_plugin.extras import require
+
 from .curve import Curve
 
 
 def plot_rd(measured: Sequence[Curve], anchors: Sequence[Curve], path: Path, title: str = "") -> None:
-    import matplotlib
-
+    matplotlib = require("matplotlib", "plots")
     matplotlib.use("Agg")  # no display on servers; must precede pyplot's import
     import matplotlib.pyplot as plt
 

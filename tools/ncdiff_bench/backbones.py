@@ -20,6 +20,8 @@ from unittest import mock
 
 import numpy as np
 
+from ncdiff_plugin.extras import require
+
 LPIPS_LAYERS = ("relu1_2", "relu2_2", "relu3_3", "relu4_3", "relu5_3")
 FID_PATCH = 256
 
@@ -49,7 +51,7 @@ def _to_tensor(img: np.ndarray):
 
 def load_lpips(path: str) -> Callable[[np.ndarray, np.ndarray], float]:
     """An ``lpips(orig, dec) -> float`` metric (0 = identical, lower is better)."""
-    import piq
+    piq = require("piq", "the lpips metric")
     import torch
     import torchvision
     from piq.perceptual import VGG16_LAYERS

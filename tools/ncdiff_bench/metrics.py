@@ -19,6 +19,8 @@ from typing import Callable, Dict, Iterable
 
 import numpy as np
 
+from ncdiff_plugin.extras import require
+
 # Smallest shorter side each size-limited metric accepts (values from the libraries' checks).
 MS_SSIM_MIN_SIDE = 161
 VIF_MIN_SIDE = 41
@@ -57,8 +59,8 @@ def ms_ssim(orig: np.ndarray, dec: np.ndarray) -> float:
     if min(orig.shape[:2]) < MS_SSIM_MIN_SIDE:
         return math.nan
     import torch
-    from pytorch_msssim import ms_ssim as _ms_ssim
 
+    _ms_ssim = require("pytorch_msssim", "the ms_ssim metric").ms_ssim
     with torch.no_grad():
         return float(_ms_ssim(_to_tensor(orig, 1.0), _to_tensor(dec, 1.0), data_range=255))
 
@@ -66,8 +68,9 @@ def ms_ssim(orig: np.ndarray, dec: np.ndarray) -> float:
 def _piq_score(name: str, orig: np.ndarray, dec: np.ndarray) -> float:
     """Run a piq full-reference metric on float tensors in [0, 1]."""
     _check_pair(orig, dec)
-    import piq
     import torch
+
+    piq = require("piq", f"the {name} metric")
 
     with torch.no_grad():
         score = getattr(piq, name)(_to_tensor(dec, 255.0), _to_tensor(orig, 255.0), data_range=1.0)
