@@ -300,14 +300,14 @@ def test_learned_model_is_loaded_once_and_shared(monkeypatch):
     from ncdiff_learned import weights
 
     loads = []
-    original = weights.load_model
+    original = weights.load_inference_model
 
     def counting(path):
         loads.append(threading.get_ident())
         time.sleep(0.2)  # widen the window in which a second load could start
         return original(path)
 
-    monkeypatch.setattr(weights, "load_model", counting)
+    monkeypatch.setattr(weights, "load_inference_model", counting)
     codec = ncdiff_learned.LearnedCodec()  # fresh: its model is not loaded yet
     barrier = threading.Barrier(8)
 

@@ -78,9 +78,9 @@ class LearnedCodec(Codec):
     def _load(self):
         with self._lock:
             if self._model is None:
-                from .weights import load_model
+                from .weights import load_inference_model
 
-                self._model, self._metadata, self._digest = load_model(self.weights_path)
+                self._model, self._metadata, self._digest = load_inference_model(self.weights_path)
             return self._model
 
     @fork_safe

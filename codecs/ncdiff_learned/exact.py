@@ -36,11 +36,12 @@ def _rescale(acc: torch.Tensor) -> torch.Tensor:
 
 
 def _fixed_weights(layer: nn.Module):
-    """Integer weight and bias tensors of a conv layer, cached on the layer."""
+    """Integer weight and bias tensors of a conv layer and the largest L1 norm of one output's
+    filter (for the range check), cached on the layer."""
     cached = getattr(layer, "_exact_cache", None)
     version = (layer.weight._version, layer.weight.data_ptr())
     if cached is not None and cached[0] == version:
-        return cached[1], cached[2]
+        return cached[1:]
     weight = layer.weight.detach().to("cpu", torch.float64)
     mask = getattr(layer, "mask", None)
     if mask is not None:
@@ -49,14 +50,14 @@ def _fixed_weights(layer: nn.Module):
     b = None
     if layer.bias is not None:
         b = torch.round(layer.bias.detach().to("cpu", torch.float64) * _ONE * _ONE)
-    layer._exact_cache = (version, w, b)
-    return w, b
-
-
-def _check_range(x: torch.Tensor, w: torch.Tensor, transposed: bool) -> None:
-    # Bound of |sum| over one output: max|x| times the largest L1 norm of a filter.
-    dims = (0, 2, 3) if transposed else (1, 2, 3)
+    dims = (0, 2, 3) if isinstance(layer, nn.ConvTranspose2d) else (1, 2, 3)
     l1 = w.abs().sum(dim=dims).max().item()
+    layer._exact_cache = (version, w, b, l1)
+    return w, b, l1
+
+
+def _check_range(x: torch.Tensor, l1: float) -> None:
+    # Bound of |sum| over one output: max|x| times the largest L1 norm of a filter.
     if x.numel() and x.abs().max().item() * l1 >= _EXACT_LIMIT:
         raise ExactPathOverflow("fixed-point activations leave the exact float64 range")
 
@@ -70,16 +71,16 @@ def _conv_out_size(layer: nn.Conv2d, x: torch.Tensor):
 
 def _exact_layer(layer: nn.Module, x: torch.Tensor) -> torch.Tensor:
     if isinstance(layer, nn.Conv2d):
-        w, b = _fixed_weights(layer)
-        if b is not None and not x.any():
+        w, b, l1 = _fixed_weights(layer)
+        if b is not None and getattr(layer, "mask", None) is not None and not x.any():
             # The checkerboard's first pass feeds zeros to the context model: only the bias remains.
             return _rescale(b[None, :, None, None].expand(x.shape[0], -1, *_conv_out_size(layer, x)).clone())
-        _check_range(x, w, transposed=False)
+        _check_range(x, l1)
         acc = F.conv2d(x, w, b, layer.stride, layer.padding, layer.dilation, layer.groups)
         return _rescale(acc)
     if isinstance(layer, nn.ConvTranspose2d):
-        w, b = _fixed_weights(layer)
-        _check_range(x, w, transposed=True)
+        w, b, l1 = _fixed_weights(layer)
+        _check_range(x, l1)
         acc = F.conv_transpose2d(
             x, w, b, layer.stride, layer.padding, layer.output_padding, layer.groups, layer.dilation
         )

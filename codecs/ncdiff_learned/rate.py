@@ -16,3 +16,18 @@ def level_for_quality(quality: float) -> float:
     q = min(max(float(quality), 1.0), 100.0)
     return (q - 1.0) / 99.0 * (LEVELS - 1)
 
+
+#: Quantisation steps at inference lie on this grid, so encoder and decoder multiply by the same numbers.
+STEP_GRID = 65536.0
+
+
+def step_for_quality(log_steps, quality: float):
+    """(step, 1/step) of one quality from the per-level log-steps, as Python floats on a
+    2**-16 grid: log-linear between levels, the same on every machine."""
+    import math
+
+    level = level_for_quality(quality)
+    lo = min(int(math.floor(level)), len(log_steps) - 2)
+    a = level - lo
+    step = math.exp((1 - a) * log_steps[lo] + a * log_steps[lo + 1])
+    return round(step * STEP_GRID) / STEP_GRID, round(STEP_GRID / step) / STEP_GRID

@@ -40,8 +40,20 @@ def load_network(path: str, network):
     return net, metadata, digest
 
 
+def load_inference_model(path: str = BASE_WEIGHTS):
+    """(model for coding, metadata dict, sha256 digest): the shipped architecture through
+    ``runtime`` (no CompressAI package import: a fast cold start), others as :func:`load_model`."""
+    from . import runtime
+
+    raw, digest = read_weights(path)
+    metadata = _metadata(raw)
+    if metadata.get("architecture") != runtime.ARCHITECTURE:
+        return load_model(path)
+    return runtime.build(metadata, _float32(raw)), metadata, digest
+
+
 def load_model(path: str = BASE_WEIGHTS):
-    """(model in eval mode, metadata dict, sha256 digest)."""
+    """(training model in eval mode, metadata dict, sha256 digest)."""
     from .models import ARCHITECTURES
 
     raw, digest = read_weights(path)

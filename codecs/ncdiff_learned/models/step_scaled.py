@@ -18,7 +18,7 @@ import torch.nn as nn
 from compressai.entropy_models import EntropyBottleneck
 from compressai.latent_codecs import CheckerboardLatentCodec, HyperLatentCodec
 
-from ..rate import LAMBDAS, LEVELS, level_for_quality
+from ..rate import LAMBDAS, LEVELS, step_for_quality
 from .base import TransformCodec
 from .gaussian import gaussian_latent_codec
 from .transforms import (
@@ -29,9 +29,6 @@ from .transforms import (
     hyper_synthesis,
     synthesis,
 )
-
-# Steps at inference lie on this grid, so encoder and decoder multiply by the same numbers.
-_GRID = 65536.0
 
 
 class _Scaled(nn.Module):
@@ -92,12 +89,7 @@ class StepScaledCheckerboardHyperprior(TransformCodec):
     @torch.no_grad()
     def step_for_quality(self, quality: float):
         """(step, 1/step) of one quality as Python floats on a 2**-16 grid, the same on every machine."""
-        level = level_for_quality(quality)
-        lo = min(int(math.floor(level)), self.levels - 2)
-        a = level - lo
-        log_steps = self.log_step.detach().to("cpu", torch.float64).tolist()
-        step = math.exp((1 - a) * log_steps[lo] + a * log_steps[lo + 1])
-        return round(step * _GRID) / _GRID, round(_GRID / step) / _GRID
+        return step_for_quality(self.log_step.detach().to("cpu", torch.float64).tolist(), quality)
 
     def quantization_scale(self, quality: float, device="cpu") -> torch.Tensor:
         return torch.tensor(self.step_for_quality(quality)[1], device=device)
