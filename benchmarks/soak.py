@@ -19,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from PIL import Image
 
 import ncdiff_plugin  # noqa: F401  (registers the NCD format with Pillow)
+from batch_ncd.jobs import set_threads
 
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
@@ -60,7 +61,9 @@ def soak(png: bytes, calls: int, threads: int, warmup: int, quality: int = 50) -
 
 
 def _soak_in_worker(args) -> dict:
-    return soak(*args)
+    *soak_args, threads = args
+    set_threads(threads)  # the cores shared out: N processes of all cores each would contend
+    return soak(*soak_args)
 
 
 def main(argv=None) -> int:
@@ -85,7 +88,8 @@ def main(argv=None) -> int:
     if args.processes:
         # The parent has used the codec: the workers also show that pools of this start method work after that.
         with multiprocessing.get_context(args.start_method).Pool(args.processes) as pool:
-            for r in pool.map(_soak_in_worker, [(png, args.calls, 1, args.warmup)] * args.processes):
+            share = max(1, (os.cpu_count() or 1) // args.processes)
+            for r in pool.map(_soak_in_worker, [(png, args.calls, 1, args.warmup, share)] * args.processes):
                 results.append(dict(r, part=f"process ({args.start_method})"))
                 print(json.dumps(results[-1]), flush=True)
     bad = [r for r in results if r["growth_pct"] > args.tolerance or r["open_files_end"] > r["open_files_after_warmup"]]

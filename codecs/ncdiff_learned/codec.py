@@ -224,11 +224,13 @@ class LearnedCodec(Codec):
                     return entry.decode(model, net, metadata, y_hat, window_header, dev, steps=steps, seed=seed,
                                         origins=origins, **options)
 
-        tiled = [i for i, p in enumerate(frames) if p and isinstance(p[0], Tile)]
         images = [None] * len(frames)
-        for i in tiled:
-            images[i] = self._decode_tiled(frames[i], header, decode_window, entry.margin, region, batch, dev)
-        whole = [i for i in range(len(frames)) if i not in set(tiled)]
+        whole = []
+        for i, payloads in enumerate(frames):
+            if payloads and isinstance(payloads[0], Tile):
+                images[i] = self._decode_tiled(payloads, header, decode_window, entry.margin, region, batch, dev)
+            else:
+                whole.append(i)
         for start in range(0, len(whole), batch):
             part = whole[start : start + batch]
             y_hat = torch.cat([self.decode_latent(frames[i], header, dev) for i in part])

@@ -193,7 +193,42 @@ def _join(halves: torch.Tensor) -> torch.Tensor:
     return y
 
 
-class BaseCodec(nn.Module):
+class SynthesisSide:
+    """Padding, latent shapes and the synthesis side, shared by this runtime and the training models."""
+
+    #: The class of the synthesis transform's normalisation layers (where ``synthesis_features`` reads).
+    gdn_type = GDN
+
+    @staticmethod
+    def pad(x: torch.Tensor) -> torch.Tensor:
+        h, w = x.shape[-2:]
+        ph, pw = (-h) % STRIDE, (-w) % STRIDE
+        return F.pad(x, (0, pw, 0, ph), mode="replicate") if (ph or pw) else x
+
+    @staticmethod
+    def latent_shapes(height: int, width: int):
+        """y and z spatial shapes for an image size (padded to STRIDE)."""
+        hp, wp = -(-height // STRIDE) * STRIDE, -(-width // STRIDE) * STRIDE
+        return (hp // 16, wp // 16), (hp // 64, wp // 64)
+
+    def synthesis_features(self, y_hat: torch.Tensor):
+        """The synthesis transform's activations at 1/8, 1/4 and 1/2 resolution
+        (after each inverse GDN), and its output x_base in [0, 1]: the
+        multi-scale latent features the CDC decoder is conditioned on."""
+        features, h = [], y_hat
+        for layer in self.g_s:
+            h = layer(h)
+            if isinstance(layer, self.gdn_type):
+                features.append(h)
+        return features, h.clamp(0, 1)
+
+    @torch.no_grad()
+    def synthesize(self, y_hat: torch.Tensor, height: int, width: int) -> torch.Tensor:
+        """Fast fidelity reconstruction x_base in [0, 1], cropped to the image size."""
+        return self.g_s(y_hat).clamp_(0, 1)[..., :height, :width]
+
+
+class BaseCodec(SynthesisSide, nn.Module):
     """Inference of ``StepScaledCheckerboardHyperprior``: the methods the learned codec calls."""
 
     def __init__(self, N: int = 128, M: int = 192, levels: int = 9):
@@ -215,30 +250,6 @@ class BaseCodec(nn.Module):
             context_prediction=_Holder(module=ExactPath(_CheckerboardConv(M, M * 2))),
             y=_Holder(gaussian_conditional=Gaussian()))
         self.log_step = nn.Parameter(torch.zeros(levels))
-
-    # -- what TransformCodec offers -----------------------------------------------------------
-    @staticmethod
-    def pad(x):
-        h, w = x.shape[-2:]
-        ph, pw = (-h) % STRIDE, (-w) % STRIDE
-        return F.pad(x, (0, pw, 0, ph), mode="replicate") if (ph or pw) else x
-
-    @staticmethod
-    def latent_shapes(height: int, width: int):
-        hp, wp = -(-height // STRIDE) * STRIDE, -(-width // STRIDE) * STRIDE
-        return (hp // 16, wp // 16), (hp // 64, wp // 64)
-
-    def synthesis_features(self, y_hat):
-        features, h = [], y_hat
-        for layer in self.g_s:
-            h = layer(h)
-            if isinstance(layer, GDN):
-                features.append(h)
-        return features, h.clamp(0, 1)
-
-    @torch.no_grad()
-    def synthesize(self, y_hat, height: int, width: int):
-        return self.g_s(y_hat).clamp_(0, 1)[..., :height, :width]
 
     def step_for_quality(self, quality: float):
         return step_for_quality(self.log_step.detach().to("cpu", torch.float64).tolist(), quality)

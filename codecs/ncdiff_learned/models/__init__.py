@@ -7,7 +7,8 @@ with warnings.catch_warnings():
     warnings.filterwarnings("ignore", message=".*torch.jit.script.*", category=FutureWarning)
     import compressai  # noqa: F401
 
-from .base import STRIDE, TransformCodec  # noqa: E402
+from ..grid import STRIDE  # noqa: E402
+from .base import TransformCodec  # noqa: E402
 from .gained_checkerboard import GainedCheckerboardHyperprior  # noqa: E402
 from .step_scaled import StepScaledCheckerboardHyperprior  # noqa: E402
 
