@@ -188,7 +188,7 @@ def main(argv=None) -> int:
     p.add_argument("--out", default="runs/tiles")
     p.add_argument("--reference", required=True, help="a small image (768x512) whose time per megapixel is the yardstick")
     p.add_argument("--quality", type=int, default=ncd.DEFAULT_QUALITY)
-    p.add_argument("--tile", type=int, default=1024, help="the codec's tile side (grid.TILE)")
+    p.add_argument("--tile", type=int, default=768, help="the codec's tile side (grid.TILE)")
     p.add_argument("--nc-crop", default="", help="WxH crop of the photo on which to measure nc's seams")
     p.add_argument("--nc-steps", type=int, default=1)
     p = sub.add_parser("bpp", help="bpp in tiles against whole")

@@ -54,7 +54,7 @@ def test_tiles_are_listed_by_inspect_and_written_as_version_1_2(tiled, photo):
     assert info["frames"][0]["tiles"] == [list(b) for b in grid(352, 240, 128)]
     assert len(info["frames"][0]["streams"]) == 3 * 6
     assert [c["type"] for c in info["chunks"]].count("TILE") == 6
-    whole = ncd.encode(photo, quality=40, codec="learned")  # fits one 1024 tile: coded whole, as before
+    whole = ncd.encode(photo, quality=40, codec="learned")  # fits one 768 tile: coded whole, as before
     assert ncd.inspect(whole)["format_version"] == "1.1"
     assert ncd.inspect(whole)["frames"][0]["tiles"] == [[0, 0, 352, 240]]
 
@@ -65,7 +65,7 @@ def test_tiled_decode_matches_whole_quality_and_bytes(tiled, photo):
     a, b = psnr(np.asarray(ncd.decode(whole)), original), psnr(np.asarray(ncd.decode(tiled)), original)
     assert abs(a - b) < 0.3, (a, b)
     # Six small tiles, each with its own hyperprior and rANS flush: a few percent of the streams; each tile
-    # also costs 64 bytes of chunks (docs/tiles.md: 1024-pixel tiles cost far less).
+    # also costs 64 bytes of chunks (docs/tiles.md: 768-pixel tiles cost far less).
     streams = lambda data: sum(ncd.inspect(data)["frames"][0]["streams"])  # noqa: E731
     assert streams(tiled) < 1.06 * streams(whole), (streams(tiled), streams(whole))
 

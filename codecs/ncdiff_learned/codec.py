@@ -10,9 +10,8 @@ from typing import Mapping, Optional, Tuple
 from PIL import Image
 
 from ncdiff_plugin.codec import Codec
-from ncdiff_plugin.errors import CorruptFileError, ImageTooLargeError, InvalidOptionError, WeightsMismatchError
-
 from ncdiff_plugin.container import Tile
+from ncdiff_plugin.errors import CorruptFileError, ImageTooLargeError, InvalidOptionError, WeightsMismatchError
 
 from .decoders import DECODERS
 from .forksafe import fork_safe

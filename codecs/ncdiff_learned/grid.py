@@ -18,7 +18,7 @@ STRIDE = 64
 #: Pixels per latent position.
 LATENT_STRIDE = 16
 #: Default tile side in pixels (docs/tiles.md: bpp, time and memory of 512, 768 and 1024).
-TILE = 1024
+TILE = 768
 #: Largest tile (and largest image coded whole) in pixels after padding: the
 #: rANS decoder's buffer bound (``LearnedCodec._padded``) is per tile.
 MAX_TILE_PIXELS = 2**21
