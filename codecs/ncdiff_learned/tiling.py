@@ -19,7 +19,7 @@ import torch.nn.functional as F
 
 from ncdiff_plugin.container import Tile
 
-from .grid import ANALYSIS_MARGIN, LATENT_STRIDE, STRIDE, Box, grow, latent_box, padded
+from .grid import ANALYSIS_MARGIN, LATENT_STRIDE, STRIDE, Box, grow, intersects, latent_box, padded
 
 
 def window_pixels(pixels: np.ndarray, box: Box, device) -> torch.Tensor:
@@ -110,7 +110,7 @@ def decode_tiles(tiles: List[Tile], header, decode_tile: Callable[[Tile], torch.
     width, height = header.width, header.height
     region = region or (0, 0, width, height)
     rx, ry, rw, rh = region
-    wanted = [t for t in tiles if t.left < rx + rw and rx < t.left + t.width and t.top < ry + rh and ry < t.top + t.height]
+    wanted = [t for t in tiles if intersects(t.box, region)]
     lw, lh = padded(width) // LATENT_STRIDE, padded(height) // LATENT_STRIDE
     windows = [grow(latent_box(t.box), margin, lw, lh) for t in wanted]
     mosaic = LatentMosaic(tiles, width, height, decode_tile)
