@@ -137,4 +137,7 @@ def test_ray_data_adapter_round_trip(photos, local_ray):
     decoded = sorted(encoded.map_batches(NCDDecoder, concurrency=1, batch_size=2, batch_format="numpy").take_all(),
                      key=lambda r: r["name"])
     for row, data in zip(decoded, rows):
-        assert np.array_equal(row["image"], np.asarray(ncd.decode(bytes(data["ncd"]))))
+        # The latent is exact on any thread count; Ray's workers start with one OpenMP thread,
+        # and the float synthesis may round a few pixels the other way there.
+        diff = np.abs(row["image"].astype(int) - np.asarray(ncd.decode(bytes(data["ncd"]))).astype(int))
+        assert diff.max() <= 1 and (diff > 0).mean() < 1e-3
