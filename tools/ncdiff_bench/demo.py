@@ -125,7 +125,7 @@ def picture(img, data, classical, pixels, learned_psnr, base, path) -> None:
         panels.append((f"{n} q{q}\n{8 * len(size) / pixels:.3f} bpp {psnr(img, out):.2f} dB", out))
     panels.append((f"ncd base\n{bpp:.3f} bpp {learned_psnr:.2f} dB", base))
     if api.inspect(data)["codec"] == "learned":
-        from .plugins import get_codecs
+        from ncdiff_plugin.plugins import get_codecs
 
         for decoder in get_codecs()["learned"].decoders[1:]:  # after base, which is already drawn
             out = api.decode(data, decoder=decoder)
