@@ -19,7 +19,7 @@ import time
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont, features
 
-from ncdiff_plugin import api
+from ncdiff_plugin import api, get_codecs
 from . import metrics
 
 #: Pillow's codecs the learned one is held against: (format, save options).
@@ -125,8 +125,6 @@ def picture(img, data, classical, pixels, learned_psnr, base, path) -> None:
         panels.append((f"{n} q{q}\n{8 * len(size) / pixels:.3f} bpp {psnr(img, out):.2f} dB", out))
     panels.append((f"ncd base\n{bpp:.3f} bpp {learned_psnr:.2f} dB", base))
     if api.inspect(data)["codec"] == "learned":
-        from ncdiff_plugin.plugins import get_codecs
-
         for decoder in get_codecs()["learned"].decoders[1:]:  # after base, which is already drawn
             out = api.decode(data, decoder=decoder)
             panels.append((f"ncd {decoder}\n{bpp:.3f} bpp {psnr(img, out):.2f} dB", out))

@@ -1,4 +1,4 @@
-"""What every base-codec model shares: padding, latent shapes, the synthesis side."""
+"""What every base-codec model shares: the synthesis side of the runtime, on CompressAI's classes."""
 
 from compressai.layers import GDN
 from compressai.models import CompressionModel
