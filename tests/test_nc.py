@@ -151,6 +151,29 @@ def test_nc_refuses_weights_of_another_base(nc_codec, tmp_path):
         codec._load_network("nc")
 
 
+def test_retrains_of_equal_length_get_distinct_ids(nc_codec, tmp_path):
+    """A decoder retrained with --init counts the whole chain, so its id names the chain's steps."""
+    import json
+
+    from ncdiff_learned.diffusion.unet import NCUNet
+    from ncdiff_learned.training.checkpoint import save_checkpoint
+    from ncdiff_learned.training.export import export_nc
+
+    init = nc_codec.decoder_weights["nc"]
+    base_sha = json.load(open(init.replace(".safetensors", ".json")))["base_sha256"]
+    cards = []
+    for i in range(2):
+        ckpt = str(tmp_path / f"run{i}.ckpt.safetensors")
+        config = {"base_sha256": base_sha, "eta_power": 1.5, "kappa": 0.05, "init": init}
+        save_checkpoint(ckpt, NCUNet(), {}, {"step": 3, "wall_s": 10.0, "config": config})
+        init = export_nc(ckpt, str(tmp_path / f"nc{i}.safetensors"))
+        cards.append(json.load(open(init.replace(".safetensors", ".json"))))
+    assert [c["steps_total"] for c in cards] == [3, 6]
+    assert [c["wall_time_total_s"] for c in cards] == [10, 20]
+    assert cards[0]["model_id"].endswith("-s3") and cards[1]["model_id"].endswith("-s6")
+    assert cards[1]["init"] == cards[0]["model_id"]
+
+
 # -- the shipped nc weights ------------------------------------------------------------------
 
 

@@ -13,6 +13,7 @@ torch = pytest.importorskip("torch")
 
 from conftest import SAMPLES  # noqa: E402
 from ncdiff_learned.models import StepScaledCheckerboardHyperprior  # noqa: E402
+from ncdiff_learned.rate import LAMBDAS  # noqa: E402
 from ncdiff_learned.training import leg  # noqa: E402
 from ncdiff_learned.training.cli import main as train_main  # noqa: E402
 from ncdiff_learned.training.compare import read_probes  # noqa: E402
@@ -72,6 +73,7 @@ def test_train_probe_resume_export_and_init(photos, probe_dir, tmp_path, sample_
     assert train_main([*common, "--steps", "5", "--ema", "0.9", "--export-to", weights]) == 0
     card = json.load(open(weights.replace(".safetensors", ".json")))
     assert card["steps"] == 5 and card["steps_total"] == 5 and card["history"] == []
+    assert card["lambdas"] == list(LAMBDAS)  # the trade-offs the levels were trained for
     model, metadata, _ = load_model(weights)
     assert metadata["architecture"] == "StepScaledCheckerboardHyperprior" and (model.N, model.M) == (16, 24)
 

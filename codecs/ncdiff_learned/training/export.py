@@ -11,6 +11,7 @@ from ncdiff_plugin.files import atomic_output
 
 from ..decoders import DECODERS
 from ..models import ARCHITECTURES
+from ..rate import LAMBDAS
 from ..weights import BASE_WEIGHTS, read_weights
 from .checkpoint import load_checkpoint
 
@@ -54,11 +55,8 @@ def export_base(ckpt_path: str, out_path: str = BASE_WEIGHTS, data: str = "") ->
         if not k.endswith(".mask")
     }
     config = meta.get("config", {})
-    # A run started with --init continues the weights it started from: count their training too.
-    before = _read_card(config["init"]) if config.get("init") else {}
-    steps_total = meta["step"] + before.get("steps_total", before.get("steps", 0))
-    wall_total = meta.get("wall_s", 0.0) + before.get("wall_time_total_s", before.get("wall_time_s", 0))
-    model_id = "base-" + datetime.date.today().strftime("%Y%m%d") + f"-s{steps_total}"
+    before, steps_total, wall_total = _chain(meta, config)
+    model_id = _model_id("base", steps_total)
     metadata = {"model_id": model_id, "N": str(model.N), "M": str(model.M), "levels": str(model.levels),
                 "architecture": architecture}
     previous = _read_card(out_path)
@@ -80,10 +78,25 @@ def export_base(ckpt_path: str, out_path: str = BASE_WEIGHTS, data: str = "") ->
         "wall_time_total_s": round(wall_total),
         "recipe": {k: config.get(k) for k in ("recipe", "arch", "crop", "batch", "lr", "schedule", "lr_min", "ema",
                                                "scale", "noise", "steps", "time_limit", "bf16")},
+        "lambdas": list(LAMBDAS[:model.levels]),
         "kodak": None,
         "history": release_history(previous),
     })
     return out_path
+
+
+def _chain(meta: dict, config: dict):
+    """(card of the --init weights, steps and seconds of the whole chain): a run started
+    with --init continues the weights it started from, so their training counts too."""
+    before = _read_card(config["init"]) if config.get("init") else {}
+    steps_total = meta["step"] + before.get("steps_total", before.get("steps", 0))
+    wall_total = meta.get("wall_s", 0.0) + before.get("wall_time_total_s", before.get("wall_time_s", 0))
+    return before, steps_total, wall_total
+
+
+def _model_id(name: str, steps_total: int) -> str:
+    # The chain's steps, not the run's: two equal-length retrains must not share a name.
+    return f"{name}-" + datetime.date.today().strftime("%Y%m%d") + f"-s{steps_total}"
 
 
 def _load(ckpt_path, model):
@@ -127,7 +140,8 @@ def _export_unet(ckpt_path, out_path, unet, name, description, data, metadata, r
     config = _config(ckpt_path)
     meta = _load(ckpt_path, unet)
     tensors = {k: v.half().contiguous() for k, v in unet.state_dict().items()}
-    model_id = f"{name}-" + datetime.date.today().strftime("%Y%m%d") + f"-s{meta['step']}"
+    before, steps_total, wall_total = _chain(meta, config)
+    model_id = _model_id(name, steps_total)
     metadata = {"model_id": model_id, "unet": json.dumps(unet.config), "base_sha256": config["base_sha256"],
                 **{k: str(v) for k, v in metadata.items()}}
     digest = _save(tensors, out_path, metadata)
@@ -135,8 +149,9 @@ def _export_unet(ckpt_path, out_path, unet, name, description, data, metadata, r
         "model_id": model_id, "architecture": f"{description} " + json.dumps(unet.config),
         "parameters": sum(p.numel() for p in unet.parameters()), "file_bytes": os.path.getsize(out_path),
         "sha256": digest.hex(), "base_sha256": config["base_sha256"], "data": data or config.get("data", ""),
-        "init": _read_card(config["init"]).get("model_id", config["init"]) if config.get("init") else None,
-        "steps": meta["step"], "device": meta.get("device", ""), "wall_time_s": round(meta.get("wall_s", 0.0)),
+        "init": before.get("model_id", config["init"]) if config.get("init") else None,
+        "steps": meta["step"], "steps_total": steps_total, "device": meta.get("device", ""),
+        "wall_time_s": round(meta.get("wall_s", 0.0)), "wall_time_total_s": round(wall_total),
         "recipe": {k: config.get(k) for k in ("recipe", "crop", "batch", "lr", "steps", "time_limit", "bf16") + recipe_keys},
         "kodak": None,
     })
