@@ -350,3 +350,64 @@ def test_bench_decodes_the_same_files_with_every_learned_decoder(sample_dir, tmp
     assert len({r["bytes"] for r in rows.values()}) == 1  # one bitstream, three decoders
     for row in rows.values():
         assert 15 < row["psnr"] < 60 and 0 < row["haarpsi"] <= 1 and row["hf_energy_ratio"] > 0
+
+
+def _card_run_args(data_dir, tmp_path, card, *extra):
+    parser = argparse.ArgumentParser(prog="ncd bench")
+    add_arguments(parser)
+    return parser.parse_args([str(data_dir), "--codecs", "ncd,jpeg", "--qualities", "5,15,30,50", "--anchors", "none",
+                              "--metrics", "psnr", "--device", "cpu", "--out", str(tmp_path / "o"), "--no-progress",
+                              "--card", str(card), *extra])
+
+
+def test_bench_writes_its_run_into_the_model_card(tmp_path, capsys):
+    pytest.importorskip("torch")
+    from ncdiff_bench.card import kodak_section
+    from ncdiff_learned.weights import BASE_WEIGHTS, CARD_POINTS
+
+    kodak = tmp_path / "kodak"  # the card records Kodak: a one-image folder of that name
+    kodak.mkdir()
+    shutil.copy(os.path.join(SAMPLES, "kodim05-half.png"), kodak / "kodim05-half.png")
+    card = tmp_path / "base.json"
+    shipped = json.loads(open(os.path.splitext(BASE_WEIGHTS)[0] + ".json").read())
+    card.write_text(json.dumps({**shipped, "kodak": None, "history": [{"model_id": "earlier"}]}))
+
+    assert cli_run(_card_run_args(kodak, tmp_path, card)) == 0
+    section = json.loads(card.read_text())["kodak"]
+    results = _strict_json(tmp_path / "o" / "results.json")
+    measured = next(c for c in results["curves"] if c["label"] == "ncd base")["points"]
+    assert [p[:3] for p in section[CARD_POINTS]] == [[p["quality"], round(p["bpp"], 4), round(p["psnr"], 2)]
+                                                     for p in measured]
+    bd = next(r for r in results["bd"] if r["reference"] == "jpeg")
+    assert section["bd_rate_psnr_percent"] == {"pillow jpeg": round(bd["bd_rate_percent"], 1)}
+    assert section["command"].startswith("ncd ") and "--card" in section["command"]
+    assert section["bd_rate_psnr_percent_vs_previous_release"] is None  # the history kept no points
+    assert "previous release: None%" in capsys.readouterr().out
+    # A previous release that needed 30% more bits at every PSNR: this one is 1/1.3 - 1 = -23.1% against it.
+    earlier = [[q, bpp * 1.3, psnr, ms] for q, bpp, psnr, ms in section[CARD_POINTS]]
+    assert kodak_section(results, "", earlier)["bd_rate_psnr_percent_vs_previous_release"] == -23.1
+    assert section["time_768x512_s"]["encode"] > 0
+
+
+def test_bench_refuses_a_card_run_that_would_not_describe_the_release(sample_dir, tmp_path, capsys):
+    card = tmp_path / "base.json"
+    card.write_text("{}")
+    assert cli_run(_card_run_args(sample_dir, tmp_path, card)) == 2
+    assert "Kodak" in capsys.readouterr().err
+    kodak = sample_dir.rename(tmp_path / "kodak")
+    assert cli_run(_card_run_args(kodak, tmp_path, card, "--crop", "64")) == 2
+    assert cli_run(_card_run_args(kodak, tmp_path, tmp_path / "missing.json")) == 2
+    assert card.read_text() == "{}" and not (tmp_path / "o").exists()
+
+
+def test_shipped_card_gives_the_committed_kodak_bench():
+    from ncdiff_bench.card import kodak_section
+    from ncdiff_learned.weights import BASE_WEIGHTS
+
+    root = os.path.dirname(SAMPLES)
+    results = json.loads(open(os.path.join(root, "docs", "bench", "base", "results.json")).read())
+    card = json.loads(open(os.path.splitext(BASE_WEIGHTS)[0] + ".json").read())["kodak"]
+    section = kodak_section(results, card["command"])
+    for key in section:
+        if key != "bd_rate_psnr_percent_vs_previous_release":  # needs the previous release's points
+            assert section[key] == card[key], key

@@ -6,6 +6,8 @@ import os
 
 WEIGHTS_DIR = os.path.join(os.path.dirname(__file__), "weights")
 BASE_WEIGHTS = os.path.join(WEIGHTS_DIR, "base.safetensors")
+# A model card's key for its Kodak points (written by ``ncd bench --card``, kept in the history).
+CARD_POINTS = "points (quality, bpp, PSNR dB, MS-SSIM)"
 
 
 def read_weights(path: str):

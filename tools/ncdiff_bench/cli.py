@@ -6,6 +6,7 @@ The ``ncd`` entry point wires these in; this module imports nothing heavy until 
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 from typing import Callable, List
 
@@ -90,6 +91,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="safetensors with VGG16 features.* and LPIPS lin.0..lin.4, for --metrics lpips")
     parser.add_argument("--fid-weights", metavar="FILE",
                         help="safetensors of the FID Inception network (pytorch-fid's), for --metrics fid")
+    parser.add_argument("--card", metavar="JSON",
+                        help="also write the run into this model card's kodak section (points, BD-rates, "
+                             "times, BD-rate against the previous release), e.g. the base weights' .json")
     parser.add_argument("--no-progress", action="store_true", help="do not show a progress bar")
 
 
@@ -104,6 +108,11 @@ def run(args: argparse.Namespace) -> int:
     else:
         anchors_dir = args.anchors
     try:
+        if args.card:
+            from .card import check_run
+
+            check_run(args.card, args.data_dir, codecs=args.codecs, decoders=args.decoder, limit=args.limit,
+                      crop=args.crop)
         result = run_bench(
             args.data_dir, codecs=args.codecs, ncd_qualities=args.qualities, decoders=args.decoder,
             ncd_steps=steps_by_decoder(args.steps), anchors_dir=anchors_dir, out_dir=args.out, limit=args.limit,
@@ -117,4 +126,14 @@ def run(args: argparse.Namespace) -> int:
         print(f"ncd bench: error: {exc}", file=sys.stderr)
         return 1
     print(f"\nwrote {', '.join(result['files'].values())}")
+    if args.card:
+        from .card import fill_card
+
+        # Rebuilt from the arguments that shape the numbers, so the card says how to get them again.
+        command = shlex.join(["ncd", "bench", str(args.data_dir), "--codecs", ",".join(args.codecs),
+                              "--qualities", ",".join(map(str, args.qualities)), "--decoder", ",".join(args.decoder),
+                              "--anchors", str(args.anchors), "--out", str(args.out), "--card", str(args.card)])
+        section = fill_card(args.card, result, command)
+        print(f"wrote the kodak section of {args.card} (BD-rate against the previous release: "
+              f"{section['bd_rate_psnr_percent_vs_previous_release']}%)")
     return 0

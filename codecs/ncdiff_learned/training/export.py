@@ -12,7 +12,7 @@ from ncdiff_plugin.files import atomic_output
 from ..decoders import DECODERS
 from ..models import ARCHITECTURES
 from ..rate import LAMBDAS
-from ..weights import BASE_WEIGHTS, read_weights
+from ..weights import BASE_WEIGHTS, CARD_POINTS, read_weights
 from .checkpoint import load_checkpoint
 
 
@@ -124,6 +124,8 @@ def release_history(card: dict) -> list:
         "device": card.get("device", ""),
         "hours_total": round(card.get("wall_time_total_s", card.get("wall_time_s", 0)) / 3600, 2),
         "kodak_bd_rate_psnr_percent": kodak.get("bd_rate_psnr_percent"),
+        # Kept so that the next release's bench can give its BD-rate against this one.
+        "kodak_points": kodak.get(CARD_POINTS),
     }
     history = list(card.get("history", []))
     return history + [line] if all(h["model_id"] != line["model_id"] for h in history) else history
