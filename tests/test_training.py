@@ -98,6 +98,19 @@ def test_train_probe_resume_export_and_init(photos, probe_dir, tmp_path, sample_
     assert [h["model_id"] for h in card3["history"]] == [card["model_id"]]
 
 
+def test_release_history_keeps_the_previous_release_points():
+    from ncdiff_learned.training.export import release_history
+    from ncdiff_learned.weights import CARD_POINTS
+
+    points = [[1, 0.05, 22.0, 0.72], [100, 1.7, 35.0, 0.99]]
+    # A card whose history already lists itself (as the shipped ones do), measured after export.
+    card = {"model_id": "b", "steps_total": 9, "kodak": {CARD_POINTS: points, "bd_rate_psnr_percent": {"jpeg": -9}},
+            "history": [{"model_id": "a"}, {"model_id": "b", "kodak_points": None}]}
+    history = release_history(card)
+    assert [h["model_id"] for h in history] == ["a", "b"]
+    assert history[-1]["kodak_points"] == points and history[-1]["kodak_bd_rate_psnr_percent"] == {"jpeg": -9}
+
+
 def test_init_refuses_another_architecture(photos, tmp_path):
     from ncdiff_learned.weights import BASE_WEIGHTS
 

@@ -127,8 +127,8 @@ def release_history(card: dict) -> list:
         # Kept so that the next release's bench can give its BD-rate against this one.
         "kodak_points": kodak.get(CARD_POINTS),
     }
-    history = list(card.get("history", []))
-    return history + [line] if all(h["model_id"] != line["model_id"] for h in history) else history
+    # A card may already list itself (its release table shows it): that line is replaced.
+    return [h for h in card.get("history", []) if h["model_id"] != line["model_id"]] + [line]
 
 
 def _card(path, fields):
