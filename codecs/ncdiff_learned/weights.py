@@ -10,6 +10,15 @@ BASE_WEIGHTS = os.path.join(WEIGHTS_DIR, "base.safetensors")
 CARD_POINTS = "points (quality, bpp, PSNR dB, MS-SSIM)"
 
 
+def write_card(path: str, card: dict) -> None:
+    """Writes a model card (the .json beside its weights) atomically: a crash keeps the old one."""
+    from ncdiff_plugin.files import atomic_output
+
+    with atomic_output(path) as tmp:
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(json.dumps(card, indent=2) + "\n")
+
+
 def read_weights(path: str):
     """(raw bytes, sha256 digest) of a weights file, read once so both agree."""
     with open(path, "rb") as f:

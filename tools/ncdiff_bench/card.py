@@ -13,7 +13,7 @@ import math
 from pathlib import Path
 from typing import Optional, Sequence
 
-from ncdiff_learned.weights import CARD_POINTS
+from ncdiff_learned.weights import CARD_POINTS, write_card
 
 from .bdrate import bd_rate
 
@@ -75,12 +75,9 @@ def kodak_section(result: dict, command: str, previous_points=None) -> dict:
 
 def fill_card(card_path: str, result: dict, command: str) -> dict:
     """Writes ``result`` into the card at ``card_path`` (atomically); returns the new section."""
-    from ncdiff_plugin.files import atomic_output
-
     card = json.loads(Path(card_path).read_text(encoding="utf-8"))
     history = card.get("history") or []
     previous = history[-1].get("kodak_points") if history else None
     card["kodak"] = kodak_section(result, command, previous)
-    with atomic_output(card_path) as tmp:
-        Path(tmp).write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
+    write_card(card_path, card)
     return card["kodak"]

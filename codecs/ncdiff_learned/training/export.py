@@ -12,7 +12,7 @@ from ncdiff_plugin.files import atomic_output
 from ..decoders import DECODERS
 from ..models import ARCHITECTURES
 from ..rate import LAMBDAS
-from ..weights import BASE_WEIGHTS, CARD_POINTS, read_weights
+from ..weights import BASE_WEIGHTS, CARD_POINTS, read_weights, write_card
 from .checkpoint import load_checkpoint
 
 
@@ -132,9 +132,7 @@ def release_history(card: dict) -> list:
 
 
 def _card(path, fields):
-    with open(os.path.splitext(path)[0] + ".json", "w") as f:
-        json.dump(fields, f, indent=2)
-        f.write("\n")
+    write_card(os.path.splitext(path)[0] + ".json", fields)
 
 
 def _export_unet(ckpt_path, out_path, unet, name, description, data, metadata, recipe_keys) -> str:
