@@ -16,9 +16,9 @@ from typing import Optional, Sequence
 from ncdiff_learned.weights import CARD_POINTS, write_card
 
 from .bdrate import bd_rate
+from .report import LOW_RATE_BPP
 
 LABEL = "ncd base"
-LOW_RATE = 0.6  # bpp: the range the diffusion decoders are for
 
 
 def check_run(card_path: str, data_dir: str, *, codecs: Sequence[str], decoders: Sequence[str],
@@ -54,7 +54,7 @@ def kodak_section(result: dict, command: str, previous_points=None) -> dict:
         CARD_POINTS: [[p["quality"], round(p["bpp"], 4), round(p["psnr"], 2), _round(p.get("ms_ssim"), 4)]
                  for p in points],
         "bd_rate_psnr_percent": {name(r): _round(r["bd_rate_percent"]) for r in rows},
-        f"bd_rate_psnr_percent_below_{LOW_RATE}_bpp": {name(r): _round(r["bd_rate_low_percent"]) for r in rows},
+        f"bd_rate_psnr_percent_below_{LOW_RATE_BPP}_bpp": {name(r): _round(r["bd_rate_low_percent"]) for r in rows},
         "bd_rate_psnr_percent_vs_previous_release": None,
     }
     if previous_points:
