@@ -12,11 +12,9 @@ CARD_POINTS = "points (quality, bpp, PSNR dB, MS-SSIM)"
 
 def write_card(path: str, card: dict) -> None:
     """Writes a model card (the .json beside its weights) atomically: a crash keeps the old one."""
-    from ncdiff_plugin.files import atomic_output
+    from ncdiff_plugin.files import write_bytes
 
-    with atomic_output(path) as tmp:
-        with open(tmp, "w", encoding="utf-8") as f:
-            f.write(json.dumps(card, indent=2) + "\n")
+    write_bytes(path, (json.dumps(card, indent=2) + "\n").encode("utf-8"))
 
 
 def read_weights(path: str):
