@@ -111,6 +111,23 @@ def test_release_history_keeps_the_previous_release_points():
     assert history[-1]["kodak_points"] == points and history[-1]["kodak_bd_rate_psnr_percent"] == {"jpeg": -9}
 
 
+def test_level_balance_evens_the_levels_loss_for_the_shipped_codec(sample_rgb):
+    from ncdiff_learned.training.base import lambdas, level_weights, rd_terms
+    from ncdiff_learned.weights import BASE_WEIGHTS
+
+    model = load_model(BASE_WEIGHTS)[0].eval()
+    x = torch.from_numpy(np.asarray(sample_rgb.crop((0, 0, 128, 128)), np.float32) / 255).permute(2, 0, 1)[None]
+    level = torch.tensor([0.0, float(len(LAMBDAS) - 1)])
+    with torch.no_grad():
+        bpp, mse = rd_terms(model, x.expand(2, -1, -1, -1), level)
+    lmbda = lambdas(level)
+    loss = lmbda * 255.0**2 * mse + bpp
+    assert torch.equal(level_weights(lmbda, 0.0), torch.ones(2))  # power 0: the plain mean
+    assert loss[1] / loss[0] > 20  # unweighted, the top level's loss dwarfs the lowest's
+    weighted = level_weights(lmbda, 0.5) * loss
+    assert 1 / 3 < weighted[1] / weighted[0] < 3
+
+
 def test_init_refuses_another_architecture(photos, tmp_path):
     from ncdiff_learned.weights import BASE_WEIGHTS
 

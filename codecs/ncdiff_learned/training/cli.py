@@ -47,6 +47,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                       help="entropy model in float32 under --bf16 (default: on a GPU only)")
     base.add_argument("--anchor-share", type=float,
                       help="share of the run trained at the top lambda only, before all levels (default 0)")
+    base.add_argument("--level-balance", type=float,
+                      help="weight each sample's loss by (top lambda / its lambda) ** this; 0.5 trains every "
+                           "rate level about equally, 0 lets the high rates dominate (default 0)")
     parser.add_argument("--init", help="start from these exported weights of the same model (fresh optimizer)")
     base.add_argument("--candidates", help="comma-separated candidate recipes to compare for --time-limit seconds "
                                            "each (" + ", ".join(CANDIDATES) + ")")
@@ -61,7 +64,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 #: Defaults of options no recipe sets.
 DEFAULTS = dict(scale=0.75, noise=0.0, schedule="step", lr_min=1e-5, ema=0.0, N=128, M=192, arch="step",
-                anchor_share=0.0)
+                anchor_share=0.0, level_balance=0.0)
 
 
 def resolve(args: argparse.Namespace, overrides: dict = None) -> argparse.Namespace:

@@ -77,7 +77,7 @@ def export_base(ckpt_path: str, out_path: str = BASE_WEIGHTS, data: str = "") ->
         "wall_time_s": round(meta.get("wall_s", 0.0)),
         "wall_time_total_s": round(wall_total),
         "recipe": {k: config.get(k) for k in ("recipe", "arch", "crop", "batch", "lr", "schedule", "lr_min", "ema",
-                                               "scale", "noise", "steps", "time_limit", "bf16")},
+                                               "scale", "noise", "level_balance", "steps", "time_limit", "bf16")},
         "lambdas": list(LAMBDAS[:model.levels]),
         "kodak": None,
         "history": release_history(previous),

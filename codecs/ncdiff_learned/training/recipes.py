@@ -27,6 +27,8 @@ CANDIDATES = {
     "step-cosine-fp32": dict(arch="step", schedule="cosine", lr=5e-4, ema=0.999, entropy_fp32=True),
     # ... on photos downscaled 2x (fewer JPEG artefacts) with a little noise.
     "step-cosine-clean": dict(arch="step", schedule="cosine", lr=5e-4, ema=0.999, scale=0.5, noise=1.0),
+    # ... with every rate level's loss weighted to about the same size (--level-balance).
+    "step-cosine-balanced": dict(arch="step", schedule="cosine", lr=5e-4, ema=0.999, level_balance=0.5),
     # ... with 320 latent channels for the high rates.
     "step-cosine-m320": dict(arch="step", schedule="cosine", lr=5e-4, ema=0.999, M=320),
 }
