@@ -49,7 +49,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                       help="share of the run trained at the top lambda only, before all levels (default 0)")
     base.add_argument("--level-balance", type=float,
                       help="weight each sample's loss by (top lambda / its lambda) ** this; 0.5 trains every "
-                           "rate level about equally, 0 lets the high rates dominate (default 0)")
+                           "rate level about equally (the default), 0 lets the high rates dominate")
     parser.add_argument("--init", help="start from these exported weights of the same model (fresh optimizer)")
     base.add_argument("--candidates", help="comma-separated candidate recipes to compare for --time-limit seconds "
                                            "each (" + ", ".join(CANDIDATES) + ")")

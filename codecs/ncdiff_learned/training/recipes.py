@@ -9,9 +9,10 @@ RECIPES = {
 }
 
 #: What the equal-time comparison chose for the base codec (docs/training/compare.md):
-#: quantisation-step scaling, peak lr 5e-4 with warm-up and cosine decay, weight average.
+#: quantisation-step scaling, peak lr 5e-4 with warm-up and cosine decay, weight average;
+#: and, from the release runs (docs/training/release.md), every rate level weighted alike.
 #: Applied to ``ncd train base`` under either recipe; flags still override.
-BASE_CHOICE = dict(arch="step", schedule="cosine", lr=5e-4, ema=0.999)
+BASE_CHOICE = dict(arch="step", schedule="cosine", lr=5e-4, ema=0.999, level_balance=0.5)
 
 #: Overrides of each candidate, on top of the chosen recipe.
 CANDIDATES = {
