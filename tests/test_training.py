@@ -128,6 +128,25 @@ def test_level_balance_evens_the_levels_loss_for_the_shipped_codec(sample_rgb):
     assert 1 / 3 < weighted[1] / weighted[0] < 3
 
 
+def test_base_takes_the_chosen_recipe_unless_a_flag_says_otherwise():
+    import argparse
+
+    from ncdiff_learned.training.cli import add_arguments, resolve
+
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+
+    def resolved(*argv):
+        return resolve(parser.parse_args([*argv, "--data", "photos"]))
+
+    cpu, gpu = resolved("base"), resolved("base", "--recipe", "gpu")
+    assert (cpu.crop, cpu.batch, cpu.level_balance, cpu.schedule) == (256, 4, 0.5, "cosine")
+    assert (gpu.crop, gpu.batch, gpu.level_balance) == (256, 16, 0.5)
+    flagged = resolved("base", "--crop", "128", "--batch", "8", "--level-balance", "0")
+    assert (flagged.crop, flagged.batch, flagged.level_balance) == (128, 8, 0.0)
+    assert (resolved("nc").crop, resolved("nc").batch) == (128, 8)  # the decoders keep the machine's recipe
+
+
 def test_init_refuses_another_architecture(photos, tmp_path):
     from ncdiff_learned.weights import BASE_WEIGHTS
 

@@ -4,7 +4,7 @@ import argparse
 import warnings
 
 from ..decoders import DECODERS
-from .recipes import BASE_CHOICE, CANDIDATES, RECIPES
+from .recipes import BASE_CHOICE, BASE_CHOICE_BY_RECIPE, CANDIDATES, RECIPES
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -70,7 +70,9 @@ DEFAULTS = dict(scale=0.75, noise=0.0, schedule="step", lr_min=1e-5, ema=0.0, N=
 def resolve(args: argparse.Namespace, overrides: dict = None) -> argparse.Namespace:
     """Fills unset options from ``overrides`` (a candidate), else the base codec's
     chosen recipe (for ``base``), then the machine's recipe, then the defaults."""
-    choice = BASE_CHOICE if overrides is None and args.model == "base" else {}
+    choice = {}
+    if overrides is None and args.model == "base":
+        choice = {**BASE_CHOICE, **BASE_CHOICE_BY_RECIPE.get(args.recipe, {})}
     for source in (overrides or {}, choice, RECIPES[args.recipe], DEFAULTS):
         for key, value in source.items():
             if getattr(args, key, None) is None:
