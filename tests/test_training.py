@@ -59,6 +59,19 @@ def test_step_scaled_model_round_trip_and_rate_order():
         assert torch.equal(y_sent, y_got)
 
 
+def test_crop_sampler_downscales_no_further_than_the_crop(photos):
+    from ncdiff_learned.training.data import CropSampler
+
+    # The 160x120 photos at 0.75 are 120x90; at 0.5 they would be 80x60, under a 100-pixel crop,
+    # so they are downscaled only to 100 rows instead of dropped.
+    assert {tuple(img.shape) for img in CropSampler(photos, crop=64, scale=0.75).images} == {(3, 90, 120)}
+    sampler = CropSampler(photos, crop=100, scale=0.5)
+    assert {tuple(img.shape) for img in sampler.images} == {(3, 100, 133)} and len(sampler.images) == 4
+    assert sampler.batch(2).shape == (2, 3, 100, 100)
+    with pytest.raises(ValueError, match="at least 200 pixels"):
+        CropSampler(photos, crop=200)
+
+
 def test_train_probe_resume_export_and_init(photos, probe_dir, tmp_path, sample_rgb):
     work = str(tmp_path / "run")
     common = ["base", "--data", photos, "--workdir", work, "--eval-data", probe_dir, "--eval-every", "1e9", *TINY]

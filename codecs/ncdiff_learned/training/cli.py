@@ -14,7 +14,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--recipe", choices=sorted(RECIPES), default="cpu", help="defaults for the machine (default: cpu)")
     parser.add_argument("--workdir", help="checkpoints and logs (default: runs/MODEL)")
     parser.add_argument("--crop", type=int, help="crop side in pixels")
-    parser.add_argument("--scale", type=float, help="downscale photos first (default: 0.75)")
+    parser.add_argument("--scale", type=float,
+                        help="downscale photos first, never below --crop on the short side (default: 0.75)")
     parser.add_argument("--noise", type=float, help="Gaussian noise on each crop, in 0..255 units (default: 0)")
     parser.add_argument("--batch", type=int)
     parser.add_argument("--steps", type=int, help="total steps of the schedule")
