@@ -64,7 +64,7 @@ def test_tiled_decode_matches_whole_quality_and_bytes(tiled, photo):
     original = np.asarray(photo)
     a, b = psnr(np.asarray(ncd.decode(whole)), original), psnr(np.asarray(ncd.decode(tiled)), original)
     assert abs(a - b) < 0.3, (a, b)
-    # Six small tiles, each with its own hyperprior and rANS flush: a few percent of the streams (7.4%
+    # Six small tiles, each with its own hyperprior and rANS flush: a few percent of the streams (7.3%
     # with the base trained on 256x256 crops, which codes a whole image better than 128x128 pieces;
     # 1.0% with the base before); each tile also costs 64 bytes of chunks (docs/tiles.md: 768-pixel
     # tiles cost far less).
