@@ -202,9 +202,9 @@ def test_shipped_nc_deterministic_mode(shipped_file, sample_rgb, steps):
     base = ncd.decode(shipped_file, decoder="base")
     # A trained restoration: not the base image, and still near the original. The shipped
     # nc, minutes of retraining on each new base, loses 3.3 dB at 4 steps and 4.2 at 8 on this
-    # crop (2.3 and 3.0 on the base before: extra steps lose more as the base gets better); a
-    # broken path (a wrong scale, a lost residual) falls to the noise level, far below this
-    # bound (a flat grey image scores 13.1 dB here, the base 27.4).
+    # crop (2.3 and 3.0 on the base before); a broken path (a wrong scale, a lost residual)
+    # falls to the noise level, far below this bound (a flat grey image scores 13.1 dB here,
+    # the base 27.4).
     assert not np.array_equal(np.asarray(a), np.asarray(base))
     assert psnr(a, sample_rgb) > psnr(base, sample_rgb) - 6.0
 
