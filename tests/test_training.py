@@ -17,7 +17,8 @@ from ncdiff_learned.rate import LAMBDAS  # noqa: E402
 from ncdiff_learned.training import leg  # noqa: E402
 from ncdiff_learned.training.cli import main as train_main  # noqa: E402
 from ncdiff_learned.training.compare import read_probes  # noqa: E402
-from ncdiff_learned.weights import load_model  # noqa: E402
+from ncdiff_learned.training.export import release_history  # noqa: E402
+from ncdiff_learned.weights import BASE_WEIGHTS, CARD_POINTS, load_model, write_card  # noqa: E402
 
 # A few steps of the smallest model that is still the real architecture.
 TINY = ["--recipe", "cpu", "--threads", "1", "--crop", "64", "--batch", "2", "-N", "16", "-M", "24",
@@ -104,17 +105,19 @@ def test_train_probe_resume_export_and_init(photos, probe_dir, tmp_path, sample_
     assert card2["init"] == card["model_id"] and card2["steps"] == 2 and card2["steps_total"] == 7
     assert card2["model_id"].endswith("-s7")
 
-    # Exporting over an earlier release keeps it in the card's history.
+    # Weights never benched were no release: exporting over them leaves no line for them ...
+    assert card2["history"] == []
+    # ... while an earlier release (a card the bench filled) stays in the card's history.
+    card_path = weights.replace(".safetensors", ".json")
+    write_card(card_path, {**card, "kodak": {CARD_POINTS: [[1, 0.05, 22.0, 0.72]], "bd_rate_psnr_percent": {}}})
     assert train_main(["base", "--data", photos, "--workdir", str(tmp_path / "run3"), "--steps", "1",
                        "--init", weights, "--export-to", weights, *TINY]) == 0
-    card3 = json.load(open(weights.replace(".safetensors", ".json")))
+    card3 = json.load(open(card_path))
     assert [h["model_id"] for h in card3["history"]] == [card["model_id"]]
+    assert card3["history"][0]["kodak_points"] == [[1, 0.05, 22.0, 0.72]]
 
 
 def test_release_history_keeps_the_previous_release_points():
-    from ncdiff_learned.training.export import release_history
-    from ncdiff_learned.weights import CARD_POINTS
-
     points = [[1, 0.05, 22.0, 0.72], [100, 1.7, 35.0, 0.99]]
     # A card whose history already lists itself (as the shipped ones do), measured after export.
     card = {"model_id": "b", "steps_total": 9, "kodak": {CARD_POINTS: points, "bd_rate_psnr_percent": {"jpeg": -9}},
@@ -198,10 +201,15 @@ def test_gpu_leg_dry_run_carries_parts_between_legs(photos, tmp_path):
     assert {"base.json", "base.log.jsonl"} <= set(os.listdir(first)) and "work" not in os.listdir(first)
     card1 = json.load(open(first / "base.json"))
     assert train_steps(first) >= 1
+    # The leg's card continues the shipped card's release history (its folder had no card to replace).
+    with open(BASE_WEIGHTS.replace(".safetensors", ".json")) as f:
+        shipped = json.load(f)
+    assert card1["history"] == release_history(shipped) and card1["history"][-1]["model_id"] == shipped["model_id"]
 
     assert leg.main(["--data", photos, "--carry", str(first), "--out", str(second), *flags]) == 0
     card2 = json.load(open(second / "base.json"))
     assert card2["init"] == card1["model_id"] and card2["steps_total"] == card1["steps_total"] + card2["steps"]
+    assert card2["history"] == card1["history"]  # leg 1 was never benched: no release of its own
     joined = leg.join_parts(str(second), str(tmp_path / "joined.safetensors"))
     model, metadata, _ = load_model(joined)
     assert metadata["model_id"] == card2["model_id"]

@@ -59,7 +59,9 @@ def export_base(ckpt_path: str, out_path: str = BASE_WEIGHTS, data: str = "") ->
     model_id = _model_id("base", steps_total)
     metadata = {"model_id": model_id, "N": str(model.N), "M": str(model.M), "levels": str(model.levels),
                 "architecture": architecture}
-    previous = _read_card(out_path)
+    # The release these weights replace: the card they overwrite, else (a GPU leg exports
+    # into an empty folder) the card of the weights they continue.
+    previous = _read_card(out_path) or before
     digest = _save(tensors, out_path, metadata)
     rate_control = "quantisation-step scaling" if architecture.startswith("StepScaled") else "gain units"
     _card(out_path, {
@@ -113,10 +115,16 @@ def _read_card(weights_path: str) -> dict:
 
 
 def release_history(card: dict) -> list:
-    """The releases before ``card``'s, then one line for it: what the model card's table lists."""
+    """The releases before ``card``'s, then one line for it: what the model card's table lists.
+
+    Weights ``ncd bench --card`` never measured (a GPU leg between two releases) were no
+    release: they pass their history on without a line of their own.
+    """
     if not card:
         return []
     kodak = card.get("kodak") or {}
+    if not kodak:
+        return list(card.get("history", []))
     line = {
         "model_id": card["model_id"],
         "architecture": card.get("architecture", ""),
