@@ -64,10 +64,10 @@ def test_tiled_decode_matches_whole_quality_and_bytes(tiled, photo):
     original = np.asarray(photo)
     a, b = psnr(np.asarray(ncd.decode(whole)), original), psnr(np.asarray(ncd.decode(tiled)), original)
     assert abs(a - b) < 0.3, (a, b)
-    # Six small tiles, each with its own hyperprior and rANS flush: a few percent of the streams (7.3%
-    # with the base trained on 256x256 crops, which codes a whole image better than 128x128 pieces;
-    # 1.0% with the base before); each tile also costs 64 bytes of chunks (docs/tiles.md: 768-pixel
-    # tiles cost far less).
+    # Six small tiles, each with its own hyperprior and rANS flush: a few percent of the streams (7.8%
+    # with the shipped base, trained on 256x256 crops, which codes a whole image better than 128x128
+    # pieces; 1.0% with a base trained on 128x128 crops); each tile also costs 64 bytes of chunks
+    # (docs/tiles.md: 768-pixel tiles cost far less).
     streams = lambda data: sum(ncd.inspect(data)["frames"][0]["streams"])  # noqa: E731
     assert streams(tiled) < 1.10 * streams(whole), (streams(tiled), streams(whole))
 
