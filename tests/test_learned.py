@@ -169,10 +169,24 @@ def test_auto_sends_photos_of_any_size_to_the_learned_codec(sample_rgb):
 
 def test_devicecheck_dry_run_on_cpu(tmp_path):
     """The GPU check's path (encode on a device, time decodes, re-decode on the CPU), run on the CPU."""
+    from conftest import SAMPLES
     from ncdiff_learned.devicecheck import check
 
     report = check("cpu", width=128, height=64, qualities=(5, 95), repeat=1, decodes=(("base", None),),
-                   out=str(tmp_path))
+                   out=str(tmp_path), image_path=f"{SAMPLES}/kodim23-half.png")
     assert report["latents_identical_on_cpu"] == {"q5": True, "q95": True}
     assert report["base_max_abs_diff"] == {"q5": 0, "q95": 0}
     assert report["decode_s"]["base"] > 0 and (tmp_path / "devicecheck-q5.ncd").stat().st_size > 0
+
+
+def test_devicecheck_names_a_missing_picture_and_a_bad_size(tmp_path, capsys):
+    """An installed copy has no samples/ beside it: the check says which file it needs, before any work."""
+    from ncdiff_learned.devicecheck import main
+
+    missing = str(tmp_path / "nowhere.png")
+    with pytest.raises(FileNotFoundError, match="nowhere.png"):
+        main(["--device", "cpu", "--image", missing, "--size", "64x64"])
+    for size in ("768", "0x512", "axb"):
+        with pytest.raises(SystemExit):
+            main(["--device", "cpu", "--size", size])
+        assert "--size must be WIDTHxHEIGHT" in capsys.readouterr().err

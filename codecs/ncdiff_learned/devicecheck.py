@@ -1,8 +1,8 @@
 """Decode timings on one device and the cross-device check of its bitstreams.
 
-``python -m ncdiff_learned.devicecheck [--device cuda] [--out DIR]``:
+``python -m ncdiff_learned.devicecheck [--device cuda] [--out DIR] [--image PNG] [--size WxH]``:
 
-- encodes a 768x512 picture on ``--device`` at three qualities and writes the files;
+- encodes a 768x512 picture (``--image``, resized) on ``--device`` at three qualities and writes the files;
 - times ``base``, ``nc`` (K = 1, 2, 4) and ``cdc`` (K = 17) decodes there (median
   of ``--repeat`` runs after a warm-up, the device synchronised around each);
 - decodes the same files' latents on the CPU and checks they are bit-identical
@@ -19,18 +19,24 @@ import statistics
 import sys
 import time
 
-SAMPLE = os.path.join(os.path.dirname(__file__), "..", "..", "samples", "kodim23-half.png")
+# Relative to the working directory (the README runs this from the repository root): an
+# installed copy, as on the GPU machine, has no samples/ beside its modules.
+SAMPLE = os.path.join("samples", "kodim23-half.png")
 DECODES = (("base", None), ("nc", 1), ("nc", 2), ("nc", 4), ("cdc", 17))
 
 
-def _picture(width: int, height: int):
+def _picture(path: str, width: int, height: int):
     from PIL import Image
 
-    with Image.open(SAMPLE) as im:
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"devicecheck needs a picture to encode: {path!r} does not exist "
+                                f"(run it from the repository root, or pass --image)")
+    with Image.open(path) as im:
         return im.convert("RGB").resize((width, height), Image.Resampling.BICUBIC)
 
 
-def check(device: str, width=768, height=512, qualities=(5, 50, 95), repeat=5, decodes=DECODES, out=None):
+def check(device: str, width=768, height=512, qualities=(5, 50, 95), repeat=5, decodes=DECODES, out=None,
+          image_path=SAMPLE):
     import numpy as np
     import torch
 
@@ -48,7 +54,7 @@ def check(device: str, width=768, height=512, qualities=(5, 50, 95), repeat=5, d
             torch.cuda.synchronize()
         return time.perf_counter() - t0, result
 
-    image = _picture(width, height)
+    image = _picture(image_path, width, height)
     report = {"device": torch.cuda.get_device_name(device) if device.startswith("cuda") else "cpu",
               "size": f"{width}x{height}", "decode_s": {}, "latents_identical_on_cpu": {}, "base_max_abs_diff": {}}
     files = {}
@@ -86,10 +92,18 @@ def main(argv=None) -> int:
     parser.add_argument("--device", default="cuda")
     parser.add_argument("--out", help="folder for the files and devicecheck.json")
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--image", default=SAMPLE, help=f"picture to encode, resized (default: {SAMPLE})")
+    parser.add_argument("--size", default="768x512", help="WIDTHxHEIGHT encoded and timed (default: 768x512)")
     args = parser.parse_args(argv)
+    try:
+        width, height = (int(v) for v in args.size.lower().split("x"))
+    except ValueError:
+        width = height = 0
+    if width <= 0 or height <= 0:
+        parser.error(f"--size must be WIDTHxHEIGHT with positive sides, got {args.size!r}")
     if args.out:
         os.makedirs(args.out, exist_ok=True)
-    report = check(args.device, repeat=args.repeat, out=args.out)
+    report = check(args.device, width=width, height=height, repeat=args.repeat, out=args.out, image_path=args.image)
     print(f"device: {report['device']}, {report['size']}")
     for name, seconds in report["decode_s"].items():
         print(f"  decode {name:<10} {1000 * seconds:8.1f} ms")
