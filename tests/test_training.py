@@ -17,7 +17,7 @@ from ncdiff_learned.rate import LAMBDAS  # noqa: E402
 from ncdiff_learned.training import leg  # noqa: E402
 from ncdiff_learned.training.cli import main as train_main  # noqa: E402
 from ncdiff_learned.training.compare import read_probes  # noqa: E402
-from ncdiff_learned.training.export import release_history  # noqa: E402
+from ncdiff_learned.training.export import release_history, shift_top_step  # noqa: E402
 from ncdiff_learned.weights import BASE_WEIGHTS, CARD_POINTS, load_model, write_card  # noqa: E402
 
 # A few steps of the smallest model that is still the real architecture.
@@ -115,6 +115,20 @@ def test_train_probe_resume_export_and_init(photos, probe_dir, tmp_path, sample_
     card3 = json.load(open(card_path))
     assert [h["model_id"] for h in card3["history"]] == [card["model_id"]]
     assert card3["history"][0]["kodak_points"] == [[1, 0.05, 22.0, 0.72]]
+
+    # A release may lower the top level's step: quality 100 then spends more bits for more dB,
+    # the levels below are untouched, and the card records the shift and the new digest.
+    rate = lambda m, q: sum(len(b) for b in m.compress(x, q)[0])  # noqa: E731
+    model, _, _ = load_model(weights)
+    before = [model.step_for_quality(q)[0] for q in (1, 50, 100)]
+    digest = shift_top_step(weights, 0.2)
+    shifted, _, sha = load_model(weights)
+    after = [shifted.step_for_quality(q)[0] for q in (1, 50, 100)]
+    assert after[:2] == before[:2] and after[2] < before[2] and rate(shifted, 100) >= rate(model, 100)
+    card4 = json.load(open(card_path))
+    assert card4["sha256"] == digest == sha.hex() and card4["top_step_shift"] == 0.2
+    with pytest.raises(ValueError, match="coarser"):
+        shift_top_step(weights, -5.0)
 
 
 def test_release_history_keeps_the_previous_release_points():

@@ -87,6 +87,32 @@ def export_base(ckpt_path: str, out_path: str = BASE_WEIGHTS, data: str = "") ->
     return out_path
 
 
+def shift_top_step(weights_path: str, shift: float) -> str:
+    """Lowers the top level's learned log-step by ``shift`` in exported base weights, in place.
+
+    The top level settles where its lambda puts it; a slightly finer step moves quality 100
+    up the same curve (more bits, more dB) without retraining, so a release can reach the
+    rate range it promises. The entropy tables do not depend on the step (scales are divided
+    by it at coding time), so only ``log_step`` and the card change. Returns the new sha256.
+    """
+    from safetensors import safe_open
+
+    with safe_open(weights_path, "pt") as f:
+        metadata = f.metadata()
+        tensors = {k: f.get_tensor(k) for k in f.keys()}
+    log_step = tensors["log_step"].float()
+    log_step[-1] -= shift
+    if len(log_step) > 1 and log_step[-1] >= log_step[-2]:
+        raise ValueError(f"a shift of {shift} would make the top level's step coarser than the one below it")
+    tensors["log_step"] = log_step.to(tensors["log_step"].dtype)
+    digest = _save(tensors, weights_path, metadata).hex()
+    card = _read_card(weights_path)
+    if card:
+        _card(weights_path, {**card, "sha256": digest, "file_bytes": os.path.getsize(weights_path),
+                             "top_step_shift": round(card.get("top_step_shift", 0.0) + shift, 6)})
+    return digest
+
+
 def _chain(meta: dict, config: dict):
     """(card of the --init weights, steps and seconds of the whole chain): a run started
     with --init continues the weights it started from, so their training counts too."""
