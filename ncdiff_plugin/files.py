@@ -2,6 +2,7 @@
 
 import contextlib
 import os
+import re
 import secrets
 
 from .errors import InvalidOptionError
@@ -13,6 +14,15 @@ def check_output(path: str, inputs=(), force: bool = False) -> None:
             raise InvalidOptionError(f"refusing to overwrite the input file {src}")
     if os.path.exists(path) and not force:
         raise InvalidOptionError(f"{path} exists (use -f to overwrite)")
+
+
+# What _create_temp names its files: a run killed outright (SIGKILL, power loss) leaves one behind.
+_TEMP_NAME = re.compile(r"\.ncd-[0-9a-f]{12}(\.[A-Za-z0-9]+)?")
+
+
+def is_temp_name(name: str) -> bool:
+    """Whether ``name`` is a temporary file of :func:`atomic_output`, never a user's file."""
+    return _TEMP_NAME.fullmatch(name) is not None
 
 
 def _create_temp(folder: str, suffix: str) -> str:

@@ -2,9 +2,10 @@
 
 Only the driver writes into the destination: each output atomically, then its
 line in ``manifest.jsonl``.  A run killed at any point leaves whole outputs
-only, and the next run with the same command finishes the rest without
-redoing any of them.  Workers are this process (``workers=1``), local worker
-processes, or Ray actors; each loads the model once and takes whole chunks.
+only, and the next run with the same command removes the temporary file a
+kill may have left and finishes the rest without redoing any of them.
+Workers are this process (``workers=1``), local worker processes, or Ray
+actors; each loads the model once and takes whole chunks.
 """
 
 import concurrent.futures as cf
@@ -68,6 +69,14 @@ def _check_settings(dst: str, settings: Settings) -> None:
         files.write_bytes(path, json.dumps(wanted, indent=2).encode() + b"\n")
 
 
+def _remove_killed_temps(dst: str) -> None:
+    """Deletes the temporary files of a run killed mid-write; the destination is this run's alone."""
+    for folder, _, names in os.walk(dst):
+        for name in names:
+            if files.is_temp_name(name):
+                os.unlink(os.path.join(folder, name))
+
+
 def _chunks(jobs: Sequence[Job], size: int) -> Iterator[List[Job]]:
     for start in range(0, len(jobs), size):
         yield list(jobs[start : start + size])
@@ -121,6 +130,7 @@ def run_batch(sources: Iterable[str], dst: str, settings: Settings = Settings(),
     jobs = find_jobs(sources, dst, settings.decode)
     os.makedirs(dst, exist_ok=True)
     _check_settings(dst, settings)
+    _remove_killed_temps(dst)
     manifest = Manifest(os.path.join(dst, MANIFEST))
     pending, recovered = [], 0
     for job in jobs:
