@@ -16,8 +16,10 @@ def check_output(path: str, inputs=(), force: bool = False) -> None:
         raise InvalidOptionError(f"{path} exists (use -f to overwrite)")
 
 
-# What _create_temp names its files: a run killed outright (SIGKILL, power loss) leaves one behind.
-_TEMP_NAME = re.compile(r"\.ncd-[0-9a-f]{12}(\.[A-Za-z0-9]+)?")
+# _create_temp's names: the prefix, 12 hex digits, the output's suffix. A run killed outright
+# (SIGKILL, power loss) leaves one behind.
+_TEMP_PREFIX = ".ncd-"
+_TEMP_NAME = re.compile(re.escape(_TEMP_PREFIX) + r"[0-9a-f]{12}(\.[A-Za-z0-9]+)?")
 
 
 def is_temp_name(name: str) -> bool:
@@ -33,7 +35,7 @@ def _create_temp(folder: str, suffix: str) -> str:
     """
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
     for _ in range(100):
-        tmp = os.path.join(folder, f".ncd-{secrets.token_hex(6)}{suffix}")
+        tmp = os.path.join(folder, f"{_TEMP_PREFIX}{secrets.token_hex(6)}{suffix}")
         try:
             os.close(os.open(tmp, flags, 0o666))
         except FileExistsError:
